@@ -1,0 +1,1 @@
+"""Prefect flows, configuration loading and the ``zhclean`` command line."""

@@ -1,0 +1,168 @@
+"""The zhclean flow: the list of stages, one Prefect task per shard.
+
+Tasks are thin: each calls one job of ``transforms.shard_jobs`` with paths and
+returns paths.  A Prefect task costs 5-180 ms, so there is never one per
+document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from transforms.config import PipelineConfig
+from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
+from transforms.parquet_io import write_json
+from transforms.shard_jobs import (
+    deduplicate_shards,
+    finish_shard,
+    lineage_for,
+    prepare_shard,
+    run_summary,
+)
+
+WORK_DIR_NAME = ".work"
+
+
+def pipeline_version() -> str:
+    return version("zhclean")
+
+
+# Retries cover transient I/O (a network filesystem hiccup); a deterministic
+# error fails the same way again quickly.
+@task(name="prepare-shard", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def prepare_shard_task(shard: Shard, work_dir: Path, config: PipelineConfig) -> Path:
+    return prepare_shard(shard, work_dir, config)
+
+
+@task(name="deduplicate", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def deduplicate_task(shard_ids: list[str], work_dir: Path, config: PipelineConfig) -> Path:
+    return deduplicate_shards(shard_ids, work_dir, config)
+
+
+@task(name="finish-shard", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def finish_shard_task(
+    shard_id: str, work_dir: Path, config: PipelineConfig, lineage: dict[str, Any]
+) -> Path:
+    return finish_shard(shard_id, work_dir, config, lineage)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(work_dir: Path, output: Path, stats: dict[str, Any]) -> Path:
+    return publish(work_dir, output, stats)
+
+
+def publish(work_dir: Path, output: Path, stats: dict[str, Any]) -> Path:
+    """Swap the run's finished ``data/`` and ``rejected/`` into ``output`` and write stats.json.
+
+    Each folder is replaced by a rename, so a reader sees the old or the new
+    folder, never a mix; the old one is removed only after the swap.
+    """
+    final = work_dir / "final"
+    for name in ("data", "rejected"):
+        staged = final / name
+        staged.mkdir(parents=True, exist_ok=True)
+        target = output / name
+        retired = work_dir / f"retired-{name}"
+        if target.exists():
+            target.rename(retired)
+        staged.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    return write_json(stats, output / "stats.json")
+
+
+def summary_markdown(stats: dict[str, Any]) -> str:
+    docs = stats["documents"]
+    lines = [
+        f"# zhclean run {stats['run_id']}",
+        "",
+        f"{docs['extracted']} documents extracted from {stats['inputs']['files']} files: "
+        f"**{docs['kept']} kept**, {docs['rejected']} rejected "
+        f"(extracted == kept + rejected: {'yes' if docs['balanced'] else '**NO**'}).",
+        "",
+        "| stage | in | kept | rejected | seconds |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, counts in stats["stages"].items():
+        rejected = ", ".join(f"{r} {n}" for r, n in counts["rejected"].items()) or "0"
+        lines.append(
+            f"| {name} | {counts['input']} | {counts['kept']} | {rejected} | {counts['seconds']:.2f} |"
+        )
+    lines += ["", "| reason | documents |", "|---|---:|"]
+    lines += [f"| {reason} | {n} |" for reason, n in stats["rejected_by_reason"].items()] or [
+        "| (none) | 0 |"
+    ]
+    return "\n".join(lines)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    # Another run's work may still be there, or the folder is gone already.
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def _current_run_id() -> str:
+    context = get_run_context()
+    return str(context.flow_run.id)
+
+
+def _skipped(discovery: Discovery) -> list[dict[str, str]]:
+    return [{"path": s.path, "reason": s.reason} for s in discovery.skipped]
+
+
+@flow(name="zhclean", log_prints=False)
+def clean_corpus(config: PipelineConfig) -> dict[str, Any]:
+    """Clean every input into ``config.output``: kept documents, rejected documents, stats.json."""
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    run_id = _current_run_id()
+    output = config.output.resolve()
+    work_dir = output / WORK_DIR_NAME / run_id
+
+    discovery = discover_inputs(config.inputs, exclude=output)
+    shards = plan_shards(discovery.files, config.run.shard_max_bytes)
+    shard_ids = [s.shard_id for s in shards]
+
+    for future in [prepare_shard_task.submit(s, work_dir, config) for s in shards]:
+        future.result()
+    deduplicate_task(shard_ids, work_dir, config)
+    lineage = lineage_for(run_id, pipeline_version(), config.config_hash, started_at)
+    finished = [finish_shard_task.submit(sid, work_dir, config, lineage) for sid in shard_ids]
+    for future in finished:
+        future.result()
+
+    stats = {
+        "run_id": run_id,
+        "pipeline_version": pipeline_version(),
+        "config_hash": config.config_hash,
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "seconds": round(time.perf_counter() - started, 3),
+        **run_summary(work_dir, shard_ids),
+        "skipped_inputs": _skipped(discovery),
+        "config": config.model_dump(mode="json"),
+    }
+    publish_task(work_dir, output, stats)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    _remove_if_empty(work_dir.parent)
+    create_markdown_artifact(
+        summary_markdown(stats), key="zhclean-run-summary", description="zhclean counts per stage"
+    )
+    return stats
+
+
+def run_pipeline(config: PipelineConfig) -> dict[str, Any]:
+    """Run the flow with a thread pool sized to ``config.run``; return the run's stats."""
+    runner = ThreadPoolTaskRunner(max_workers=config.run.resolved_workers())
+    return clean_corpus.with_options(task_runner=runner)(config)

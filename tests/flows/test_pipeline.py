@@ -1,0 +1,192 @@
+"""End to end: the real flow on the five sample dumps, through Prefect's temporary server."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from transforms.schema import KEPT_SCHEMA, REJECTED_SCHEMA
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample"
+MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[a-zA-Z]+;|&#\d+;")
+HAN = "\u4e00-\u9fff"
+ASCII_PUNCT_BETWEEN_HAN = re.compile(rf"[{HAN}][,;:?!()][{HAN}]")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_output(tmp_path_factory):
+    """One in-process run of ``zhclean run data/sample`` (Prefect's temporary server)."""
+    from flows.cli import main
+
+    output = tmp_path_factory.mktemp("run") / "out"
+    assert main(["run", str(SAMPLE), "--output", str(output), "--quiet"]) == 0
+    return output
+
+
+@pytest.fixture(scope="module")
+def kept(run_output) -> pd.DataFrame:
+    return pd.read_parquet(run_output / "data")
+
+
+@pytest.fixture(scope="module")
+def rejected(run_output) -> pd.DataFrame:
+    return pd.read_parquet(run_output / "rejected")
+
+
+@pytest.fixture(scope="module")
+def stats(run_output) -> dict:
+    return json.loads((run_output / "stats.json").read_text(encoding="utf-8"))
+
+
+def test_counts_match_the_seed_dumps(stats):
+    assert stats["documents"] == {"extracted": 19, "kept": 16, "rejected": 3, "balanced": True}
+    assert stats["rejected_by_reason"] == {"exact_duplicate": 1, "near_duplicate": 2}
+    assert stats["stages"]["extract"]["input"] == 19
+
+
+def test_every_extracted_record_is_kept_or_rejected(stats, kept, rejected):
+    assert stats["documents"]["extracted"] == len(kept) + len(rejected)
+    assert set(kept.doc_id).isdisjoint(rejected.doc_id)
+    assert kept.doc_id.is_unique and rejected.doc_id.is_unique
+
+
+def test_records_per_file_match_the_dumps(kept, rejected):
+    both = pd.concat([kept[["source_path"]], rejected[["source_path"]]])
+    per_file = both.source_path.str[:3].value_counts().to_dict()
+    assert per_file == {"000": 2, "001": 6, "002": 7, "003": 3, "004": 1}
+
+
+def test_output_columns_follow_the_schema(run_output):
+    data = pq.read_schema(next((run_output / "data").glob("*.parquet")))
+    refused = pq.read_schema(next((run_output / "rejected").glob("*.parquet")))
+    assert data.names == KEPT_SCHEMA.names
+    assert refused.names == REJECTED_SCHEMA.names
+    assert data.field("sentences").type == KEPT_SCHEMA.field("sentences").type
+
+
+def test_no_text_contains_markup(kept):
+    for text in kept.text:
+        assert not MARKUP.search(text)
+    assert kept.html_stripped.sum() >= 5  # seed 002's records were HTML
+
+
+def test_ascii_commas_of_004_became_fullwidth(kept):
+    text = kept[kept.source_path.str.startswith("004")].text.iloc[0]
+    assert "疫情防控，关键在治，基础在防。" in text
+    assert not ASCII_PUNCT_BETWEEN_HAN.search(text)
+
+
+def test_chinese_punctuation_elsewhere_stays_fullwidth(kept):
+    raw = (SAMPLE / "000_ce45d41deba75528.txt").read_text(encoding="utf-8")
+    rows = kept[kept.source_path.str.startswith("000")]
+    text = "\n".join([*rows.title.dropna(), *rows.text])
+    for mark in "，。、；：？！“”（）…—":
+        assert text.count(mark) == raw.count(mark), mark
+
+
+def test_inline_html_does_not_split_words(kept):
+    text = kept[kept.source_path.str.startswith("002") & (kept.source_record == 0)].text.iloc[0]
+    assert "2月21日消息" in text and "省知联会" in text
+
+
+def test_duplicates_point_at_kept_documents(kept, rejected):
+    by_id = kept.set_index("doc_id")
+    for row in rejected.itertuples():
+        assert row.duplicate_of in by_id.index
+        assert by_id.loc[row.duplicate_of, "dup_cluster_id"] == row.duplicate_of
+    exact = rejected[rejected.reason == "exact_duplicate"].iloc[0]
+    assert (exact.source_path[:3], exact.source_record) == ("001", 1)
+    assert by_id.loc[exact.duplicate_of, "source_record"] == 0
+    near = rejected[rejected.reason == "near_duplicate"]
+    assert sorted(near.source_record) == [1, 3] and set(near.source_path.str[:3]) == {"002"}
+    assert (near.similarity >= 0.8).all()
+    keeper = by_id.loc[near.duplicate_of.iloc[0]]
+    assert (keeper.source_record, keeper.dup_cluster_size) == (2, 3)
+
+
+def test_the_short_photo_story_is_kept(kept):
+    assert "动物临时“奶爸”" in set(kept.title)
+
+
+def test_sentences_join_back_to_the_text(kept):
+    for row in kept.itertuples():
+        assert "".join(row.sentences) == row.text.replace("\n", "")
+        assert row.n_sentences == len(row.sentences)
+
+
+def test_provenance_points_at_the_raw_bytes(kept):
+    import hashlib
+
+    for row in kept.itertuples():
+        raw = (SAMPLE / row.source_path).read_bytes()
+        chunk = raw[row.source_offset : row.source_offset + row.source_length]
+        assert hashlib.sha256(chunk).hexdigest() == row.source_sha256
+        assert row.source_uri == (SAMPLE / row.source_path).resolve().as_uri()
+    assert set(kept.source_encoding) == {"utf-8"}
+
+
+def test_lineage_is_set_on_every_row(kept, stats):
+    assert set(kept.run_id) == {stats["run_id"]}
+    assert set(kept.config_hash) == {stats["config_hash"]}
+    assert kept.processed_at.notna().all()
+
+
+def test_the_run_leaves_a_markdown_artifact_with_counts(stats):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["zhclean-run-summary"]))
+        )
+    mine = [a for a in artifacts if str(a.flow_run_id) == stats["run_id"]]
+    assert len(mine) == 1
+    assert "| dedup | 19 | 16 | exact_duplicate 1, near_duplicate 2 |" in mine[0].data
+
+
+def test_command_line_run_is_quiet_and_independent_of_sharding(tmp_path, kept, rejected):
+    """A subprocess run, one shard per file: one summary line, nothing on stderr, same result."""
+    output = tmp_path / "out"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "run",
+            str(SAMPLE),
+            "-o",
+            str(output),
+            "--shard-max-mb",
+            "0.001",
+            "--workers",
+            "2",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.count("\n") == 1 and "16 kept, 3 rejected" in done.stdout
+    again_kept = pd.read_parquet(output / "data")
+    again_rejected = pd.read_parquet(output / "rejected")
+    assert len({p.name for p in (output / "data").glob("*.parquet")}) == 5
+    assert sorted(again_kept.doc_id) == sorted(kept.doc_id)
+    columns = ["doc_id", "reason", "duplicate_of"]
+    assert (
+        again_rejected[columns]
+        .sort_values("doc_id")
+        .reset_index(drop=True)
+        .equals(rejected[columns].sort_values("doc_id").reset_index(drop=True))
+    )

@@ -1,0 +1,188 @@
+import numpy as np
+import opencc
+import pyarrow as pa
+import pytest
+
+from transforms.config import DedupConfig
+from transforms.dedup import (
+    band_hashes,
+    best_of_groups,
+    candidate_pairs,
+    connected_components,
+    deduplicate,
+    exact_groups,
+    verify_pairs,
+)
+from transforms.fingerprint import fingerprint_batch
+from transforms.schema import RECORD_SCHEMA, table_from_rows
+
+STORY = (
+    "疫情发生以来，武汉高科集团下沉党员干部坚守社区一线，为居民配送生活物资、测量体温、排查登记。"
+    "社区作为防控的最前线，肩负的任务十分艰巨，他们不分日夜值守在城市街巷和道路卡口。"
+    "抗击疫情有两个阵地，一个是医院救死扶伤阵地，一个是社区防控阵地，坚持不懈做好疫情防控工作。"
+)
+OTHER = (
+    "春耕农忙正当时，云南省会泽县大海乡小江村的村民在田间忙着播种，农技人员深入田间地头指导。"
+    "统筹抓好春耕生产和农民就业增收，当地组织劳务输出，帮助返乡农民工安全有序外出务工。"
+)
+
+
+def records(rows):
+    base = {
+        "title": None,
+        "is_html": False,
+        "source_uri": "file:///x",
+        "source_offset": 0,
+        "source_length": 1,
+        "source_sha256": "0" * 64,
+        "source_format": "txt",
+        "source_encoding": "utf-8",
+    }
+    full = []
+    for i, row in enumerate(rows):
+        full.append(
+            {
+                **base,
+                "doc_id": row.get("doc_id", f"d{i}"),
+                "source_path": row.get("path", "a.txt"),
+                "source_record": row.get("record", i),
+                "text": row["text"],
+            }
+        )
+    return table_from_rows(full, RECORD_SCHEMA)
+
+
+def decide(rows, cfg=DedupConfig()):
+    decisions, counts = deduplicate(fingerprint_batch(records(rows), cfg), cfg)
+    return {r["doc_id"]: r for r in decisions.to_pylist()}, counts
+
+
+def test_exact_duplicates_ignore_punctuation_and_spacing():
+    result, counts = decide([{"text": STORY}, {"text": STORY.replace("，", ", ")}, {"text": OTHER}])
+    assert result["d0"]["status"] == "kept"
+    assert result["d1"]["status"] == "exact_duplicate"
+    assert result["d1"]["duplicate_of"] == "d0" and result["d1"]["similarity"] == 1.0
+    assert result["d2"]["status"] == "kept"
+    assert counts.exact_duplicates == 1 and counts.kept == 2
+
+
+def test_near_duplicate_with_an_edit_points_at_the_kept_document():
+    edited = STORY.replace("测量体温", "测体温") + "记者 张三"
+    result, counts = decide([{"text": edited}, {"text": STORY}, {"text": OTHER}])
+    kept = [d for d, r in result.items() if r["status"] == "kept"]
+    assert sorted(kept) == ["d0", "d2"] or sorted(kept) == ["d1", "d2"]
+    dup = "d1" if "d0" in kept else "d0"
+    assert result[dup]["status"] == "near_duplicate"
+    assert result[dup]["duplicate_of"] in kept
+    assert 0.8 <= result[dup]["similarity"] < 1.0
+    assert counts.near_duplicates == 1
+
+
+def test_the_longest_version_is_kept_then_source_order():
+    shorter = STORY[:-10]
+    result, _ = decide([{"text": shorter}, {"text": STORY}])
+    assert result["d1"]["status"] == "kept"
+    assert result["d0"]["duplicate_of"] == "d1"
+    tied, _ = decide([{"text": STORY, "path": "b.txt"}, {"text": STORY, "path": "a.txt"}])
+    assert tied["d1"]["status"] == "kept"
+
+
+def test_traditional_script_copy_is_an_exact_duplicate():
+    traditional = opencc.OpenCC("s2t").convert(STORY)
+    result, _ = decide([{"text": STORY}, {"text": traditional}])
+    assert result["d1"]["status"] == "exact_duplicate"
+
+
+def test_cluster_size_and_id_are_set_on_the_kept_document():
+    result, counts = decide(
+        [{"text": STORY}, {"text": STORY + "。"}, {"text": STORY[:-5]}, {"text": OTHER}]
+    )
+    keeper = next(
+        d for d, r in result.items() if r["status"] == "kept" and r["dup_cluster_size"] == 3
+    )
+    assert all(r["dup_cluster_id"] == keeper for d, r in result.items() if d != "d3")
+    assert result["d3"]["dup_cluster_size"] == 1 and result["d3"]["dup_cluster_id"] == "d3"
+    assert counts.clusters_with_duplicates == 1 and counts.largest_cluster == 3
+
+
+def test_exact_duplicate_of_a_near_duplicate_points_at_the_final_keeper():
+    shorter = STORY[:-8]
+    result, _ = decide([{"text": shorter}, {"text": shorter}, {"text": STORY}])
+    assert result["d2"]["status"] == "kept"
+    assert result["d0"]["duplicate_of"] == "d2" and result["d1"]["duplicate_of"] == "d2"
+    assert {result["d0"]["status"], result["d1"]["status"]} == {"near_duplicate"}
+
+
+def test_decisions_do_not_depend_on_row_order():
+    rows = [
+        {"text": STORY, "doc_id": "x", "record": 0},
+        {"text": STORY[:-6], "doc_id": "y", "record": 1},
+        {"text": OTHER, "doc_id": "z", "record": 2},
+        {"text": OTHER + "。", "doc_id": "w", "record": 3},
+    ]
+    forward, _ = decide(rows)
+    backward, _ = decide(rows[::-1])
+    assert forward == backward
+
+
+def test_document_without_letters_is_never_a_duplicate():
+    result, _ = decide([{"text": "……！！"}, {"text": "……！！"}])
+    assert {r["status"] for r in result.values()} == {"kept"}
+
+
+def test_disabled_dedup_keeps_everything():
+    result, _ = decide([{"text": STORY}, {"text": STORY}], DedupConfig(enabled=False))
+    assert {r["status"] for r in result.values()} == {"kept"}
+
+
+def test_exact_groups_give_null_hashes_their_own_group():
+    labels = exact_groups(["a", None, "a", None, "b"])
+    assert labels[0] == labels[2]
+    assert len({labels[1], labels[3], labels[0], labels[4]}) == 4
+
+
+def test_best_of_groups_picks_lowest_rank():
+    labels = np.array([0, 1, 0, 1, 2])
+    rank = np.array([3, 0, 1, 4, 2])
+    assert best_of_groups(labels, rank).tolist() == [2, 1, 2, 1, 4]
+
+
+def test_candidate_pairs_come_from_shared_bands_only():
+    bands = np.array([[1, 10], [1, 11], [2, 12], [3, 12], [4, 13]], dtype=np.uint64)
+    assert candidate_pairs(bands).tolist() == [[0, 1], [2, 3]]
+
+
+def test_large_bucket_yields_star_and_chain_not_all_pairs():
+    bands = np.zeros((40, 1), dtype=np.uint64)
+    pairs = candidate_pairs(bands)
+    assert len(pairs) == 39 + 38
+    assert connected_components(40, pairs).max() == 0
+
+
+def test_banding_makes_a_high_similarity_pair_a_candidate():
+    cfg = DedupConfig()
+    sig = fingerprint_batch(records([{"text": STORY}, {"text": STORY[:-6]}]), cfg).column(
+        "signature"
+    )
+    matrix = np.array(sig.to_pylist(), dtype=np.uint32)
+    assert candidate_pairs(band_hashes(matrix, cfg.bands, cfg.rows)).tolist() == [[0, 1]]
+
+
+def test_verify_pairs_applies_the_threshold():
+    sig = np.array([[1, 2, 3, 4], [1, 2, 3, 9], [7, 8, 9, 9]], dtype=np.uint32)
+    kept, sims = verify_pairs(sig, np.array([[0, 1], [0, 2]]), threshold=0.75)
+    assert kept.tolist() == [[0, 1]] and sims.tolist() == [0.75]
+
+
+def test_connected_components_join_chains():
+    labels = connected_components(5, np.array([[0, 1], [1, 2], [3, 4]]))
+    assert labels[0] == labels[1] == labels[2] != labels[3] == labels[4]
+
+
+def test_signature_width_mismatch_is_an_error():
+    cfg = DedupConfig()
+    table = fingerprint_batch(records([{"text": STORY}, {"text": OTHER}]), cfg)
+    short = pa.array([[1, 2, 3], [4, 5, 6]], pa.list_(pa.uint32()))
+    table = table.set_column(table.schema.get_field_index("signature"), "signature", short)
+    with pytest.raises(ValueError, match="num_perm"):
+        deduplicate(table, cfg)

@@ -1,0 +1,51 @@
+from transforms.config import FilterConfig
+from transforms.quality_filter import chinese_ratio, filter_batch
+from transforms.schema import RECORD_SCHEMA, table_from_rows
+
+LONG = "社区是疫情防控的最前线，约四百万名社区工作者夜以继日，奋战在寻常巷陌，守护着人民家园。" * 4
+
+
+def batch(texts):
+    rows = [
+        {
+            "doc_id": f"d{i}",
+            "text": t,
+            "is_html": False,
+            "source_uri": "file:///a.txt",
+            "source_path": "a.txt",
+            "source_record": i,
+            "source_sha256": "0" * 64,
+            "source_format": "txt",
+            "source_encoding": "utf-8",
+        }
+        for i, t in enumerate(texts)
+    ]
+    return table_from_rows(rows, RECORD_SCHEMA)
+
+
+def test_each_rule_rejects_with_its_reason_and_a_detail():
+    result = filter_batch(batch(["", "太短了。", "Hello world " * 20, LONG]), FilterConfig())
+    assert result.kept.column("doc_id").to_pylist() == ["d3"]
+    rejected = {r["doc_id"]: r for r in result.rejected.to_pylist()}
+    assert rejected["d0"]["reason"] == "empty"
+    assert rejected["d1"]["reason"] == "too_short" and "minimum is 100" in rejected["d1"]["detail"]
+    assert rejected["d2"]["reason"] == "low_chinese_ratio"
+    assert all(r["stage"] == "filter" for r in rejected.values())
+    assert result.counts.input == 4 and result.counts.kept == 1
+    assert dict(result.counts.rejected) == {"empty": 1, "too_short": 1, "low_chinese_ratio": 1}
+
+
+def test_a_short_photo_story_of_two_hundred_characters_is_kept():
+    story = ("3月24日，在武汉默东动物医院，高级宠物医生为一只小猫检查身体。" * 7)[:200]
+    assert len(filter_batch(batch([story]), FilterConfig()).kept) == 1
+
+
+def test_thresholds_come_from_the_config():
+    result = filter_batch(batch(["太短了。"]), FilterConfig(min_chars=2, min_chinese_ratio=0.5))
+    assert result.kept.num_rows == 1
+
+
+def test_chinese_ratio_ignores_spaces():
+    assert chinese_ratio("中文 中文") == 1.0
+    assert chinese_ratio("") == 0.0
+    assert chinese_ratio("中a") == 0.5

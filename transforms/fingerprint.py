@@ -1,0 +1,43 @@
+"""Per-shard half of deduplication: canonical form, exact hash and MinHash signature.
+
+It runs inside each shard's job so that the cross-shard step
+(``transforms.dedup.deduplicate``) reads only small fixed-size columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from transforms.canonical import canonical_form, exact_hash
+from transforms.config import DedupConfig
+from transforms.dedup import DEDUP_INPUT_SCHEMA
+from transforms.minhash import signatures
+
+
+def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) -> pa.Table:
+    """DEDUP_INPUT_SCHEMA rows for ``records`` (cleaned RECORD_SCHEMA rows).
+
+    A document whose canonical form is empty (no letter or digit) gets no hash
+    and no signature: it has nothing to be matched on and is never a duplicate.
+    """
+    canonical = [
+        canonical_form(text, cfg.fold_script) for text in records.column("text").to_pylist()
+    ]
+    matrix = signatures(canonical, cfg.ngram_size, cfg.num_perm, cfg.seed)
+    has_words = np.fromiter((bool(c) for c in canonical), dtype=bool, count=len(canonical))
+    flat = pa.array(matrix.reshape(-1), pa.uint32())
+    offsets = pa.array(np.arange(0, matrix.size + 1, cfg.num_perm, dtype=np.int32))
+    signature = pa.ListArray.from_arrays(offsets, flat, mask=pa.array(~has_words))
+    return pa.table(
+        {
+            "doc_id": records.column("doc_id"),
+            "exact_hash": pa.array([exact_hash(c) if c else None for c in canonical], pa.string()),
+            "signature": signature,
+            "content_chars": pa.array([len(c) for c in canonical], pa.int32()),
+            "source_path": records.column("source_path"),
+            "source_record": records.column("source_record"),
+            "priority": pa.array(np.full(records.num_rows, priority, dtype=np.int8)),
+        },
+        schema=DEDUP_INPUT_SCHEMA,
+    )

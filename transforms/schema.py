@@ -1,0 +1,147 @@
+"""Every column zhclean writes, in one place.
+
+Three tables flow through the pipeline:
+
+* ``RECORD_SCHEMA``: one row per extracted record, from extract through
+  filtering (the working batch every stage takes and returns).
+* ``KEPT_SCHEMA``: the published dataset under ``<output>/data/``.
+* ``REJECTED_SCHEMA``: every record that was not kept, under
+  ``<output>/rejected/``, with a ``reason`` from ``REJECTION_REASONS``.
+
+Stages build tables with ``empty_table`` / ``table_from_rows`` so that a
+column can never silently change type between stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pyarrow as pa
+
+# Provenance: where each record came from, exactly.  Carried unchanged from
+# extract to the kept and rejected outputs.
+PROVENANCE_FIELDS: list[pa.Field] = [
+    pa.field("source_uri", pa.string(), nullable=False),  # file:// URI of the input file
+    pa.field("source_path", pa.string(), nullable=False),  # path relative to its input root
+    pa.field("source_record", pa.int64(), nullable=False),  # 0-based record index in the file
+    pa.field("source_offset", pa.int64()),  # byte offset of the raw record (null for Parquet)
+    pa.field("source_length", pa.int64()),  # byte length of the raw record (null for Parquet)
+    pa.field("source_sha256", pa.string(), nullable=False),  # hex SHA-256 of the raw record
+    pa.field("source_id", pa.string()),  # the record's own id, if the input had one
+    pa.field("source_format", pa.string(), nullable=False),  # txt, html, jsonl, jsonl.gz, parquet
+    pa.field("source_encoding", pa.string(), nullable=False),  # encoding used to decode it
+]
+
+# Run lineage, identical for every row written by one run.
+LINEAGE_FIELDS: list[pa.Field] = [
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("pipeline_version", pa.string(), nullable=False),
+    pa.field("config_hash", pa.string(), nullable=False),
+    pa.field("processed_at", pa.timestamp("us", tz="UTC"), nullable=False),
+]
+
+RECORD_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("text", pa.string(), nullable=False),
+        # True when the record is known to be HTML (an .html file or an `html`
+        # field); records whose text merely contains markup are detected later.
+        pa.field("is_html", pa.bool_(), nullable=False),
+        *PROVENANCE_FIELDS,
+    ]
+)
+
+KEPT_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("sentences", pa.list_(pa.string()), nullable=False),
+        pa.field("words", pa.list_(pa.string())),  # null unless word segmentation is on
+        pa.field("n_chars", pa.int32(), nullable=False),
+        pa.field("n_paragraphs", pa.int32(), nullable=False),
+        pa.field("n_sentences", pa.int32(), nullable=False),
+        pa.field("html_stripped", pa.bool_(), nullable=False),
+        *PROVENANCE_FIELDS,
+        *LINEAGE_FIELDS,
+        # Every kept document is in a cluster; a document with no duplicate
+        # is its own cluster of size 1, and its cluster id is its doc_id.
+        pa.field("dup_cluster_id", pa.string(), nullable=False),
+        pa.field("dup_cluster_size", pa.int32(), nullable=False),
+    ]
+)
+
+# The closed set of reasons a record can be rejected for.  Adding one means
+# documenting it here and in README.md.
+REJECTION_REASONS: dict[str, str] = {
+    "decode_error": "the raw bytes could not be decoded in the detected encoding",
+    "parse_error": "the record could not be parsed (malformed JSON, wrong field types, bad Parquet)",
+    "too_large": "the raw record or file exceeds the configured size limit",
+    "empty": "no text is left after HTML stripping and normalization",
+    "too_short": "fewer characters than filter.min_chars after cleaning",
+    "low_chinese_ratio": "the share of Chinese characters is below filter.min_chinese_ratio",
+    "exact_duplicate": "same canonical form as a kept document (see duplicate_of)",
+    "near_duplicate": "MinHash Jaccard estimate at or above the threshold with a kept document",
+}
+
+REJECTED_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),  # the stage that rejected it
+        pa.field("duplicate_of", pa.string()),  # kept doc_id, for duplicates
+        pa.field("similarity", pa.float32()),  # estimated Jaccard with duplicate_of
+        pa.field("title", pa.string()),
+        pa.field("text", pa.string(), nullable=False),  # cleaned text, or raw text if never cleaned
+        pa.field("n_chars", pa.int32(), nullable=False),
+        *PROVENANCE_FIELDS,
+        *LINEAGE_FIELDS,
+    ]
+)
+
+PROVENANCE_COLUMNS: list[str] = [f.name for f in PROVENANCE_FIELDS]
+LINEAGE_COLUMNS: list[str] = [f.name for f in LINEAGE_FIELDS]
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    return schema.empty_table()
+
+
+def table_from_rows(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Build a table with exactly ``schema``'s columns; missing keys become null."""
+    rows = list(rows)
+    columns = {f.name: [row.get(f.name) for row in rows] for f in schema}
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select and cast ``table``'s columns to ``schema``; absent columns become null.
+
+    Raises ``KeyError`` if a non-nullable column is missing, so a stage that
+    forgets a required column fails loudly instead of writing nulls.
+    """
+    arrays = []
+    for field in schema:
+        if field.name in table.column_names:
+            arrays.append(table.column(field.name).cast(field.type))
+        elif field.nullable:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise KeyError(f"required column {field.name!r} is missing")
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# What a stage emits for the records it rejects: the rejected table less the
+# run lineage, which the writer adds once per run.
+REJECTION_SCHEMA = pa.schema([f for f in REJECTED_SCHEMA if f.name not in LINEAGE_COLUMNS])
+
+
+def with_lineage(table: pa.Table, lineage: Mapping[str, Any], schema: pa.Schema) -> pa.Table:
+    """Append the run lineage columns (``run_id`` ...) and conform to ``schema``."""
+    for name in LINEAGE_COLUMNS:
+        field = schema.field(name)
+        table = table.append_column(field, pa.array([lineage[name]] * table.num_rows, field.type))
+    return conform(table, schema)

@@ -1,0 +1,271 @@
+"""The work of one shard (or of the cross-shard dedup step), from files on disk to files on disk.
+
+These are the units the flow schedules.  They take and return paths and small
+dicts of counts, never big tables, so that they can run in the flow's process,
+in worker processes or on a Dask cluster alike.  Each writes its outputs
+atomically and writes its ``*.json`` summary last: a job whose summary exists
+finished completely.
+
+Work folder of a run::
+
+    shards/<shard_id>/records.parquet        cleaned records that passed the filters
+    shards/<shard_id>/rejected.parquet       rejected by extract or the filters
+    shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, order)
+    shards/<shard_id>/prepared.json          counts per stage
+    dedup/<shard_id>.parquet                 dedup decisions for that shard's records
+    dedup/dedup.json                         dedup counts
+    final/data/part-<shard_id>-NNNNN.parquet        kept documents, ready to publish
+    final/rejected/part-<shard_id>-NNNNN.parquet    every rejected record
+    final/<shard_id>.json                    rows written
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.config import PipelineConfig
+from transforms.dedup import DECISION_SCHEMA, deduplicate
+from transforms.extract import extract_file
+from transforms.fingerprint import fingerprint_batch
+from transforms.html_strip import strip_html_batch
+from transforms.inputs import Shard
+from transforms.normalize import normalize_batch
+from transforms.parquet_io import read_json, read_table, write_json, write_parts, write_table
+from transforms.quality_filter import filter_batch
+from transforms.schema import (
+    KEPT_SCHEMA,
+    RECORD_SCHEMA,
+    REJECTED_SCHEMA,
+    REJECTION_SCHEMA,
+    with_lineage,
+)
+from transforms.segment import segment_batch
+from transforms.stage import StageCounts, StageResult, rejection_rows
+
+STAGES = ("extract", "html_strip", "normalize", "filter", "dedup", "segment", "write")
+
+
+def _timed(stage: Callable[..., StageResult], *args: Any) -> StageResult:
+    started = time.perf_counter()
+    result = stage(*args)
+    result.counts.seconds = time.perf_counter() - started
+    return result
+
+
+def _extract_shard(shard: Shard, cfg: PipelineConfig) -> StageResult:
+    counts = StageCounts(stage="extract")
+    kept, rejected = [], []
+    for entry in shard.files:
+        result = _timed(extract_file, entry.path, entry.root, cfg.extract)
+        kept.append(result.kept)
+        rejected.append(result.rejected)
+        counts.merge(result.counts)
+    counts.extra["files"] += len(shard.files)
+    return StageResult(
+        kept=pa.concat_tables([RECORD_SCHEMA.empty_table(), *kept]),
+        rejected=pa.concat_tables([REJECTION_SCHEMA.empty_table(), *rejected]),
+        counts=counts.check(),
+    )
+
+
+def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
+    """Extract, strip HTML, normalize, filter and fingerprint one shard; return its summary path."""
+    folder = work_dir / "shards" / shard.shard_id
+    summary = folder / "prepared.json"
+    extracted = _extract_shard(shard, cfg)
+    stripped = _timed(strip_html_batch, extracted.kept, cfg.html)
+    normalized = _timed(normalize_batch, stripped.kept, cfg.normalize)
+    filtered = _timed(filter_batch, normalized.kept, cfg.filter)
+
+    started = time.perf_counter()
+    fingerprints = fingerprint_batch(filtered.kept, cfg.dedup)
+    fingerprint_seconds = time.perf_counter() - started
+
+    rejected = pa.concat_tables([r.rejected for r in (extracted, stripped, normalized, filtered)])
+    write_table(filtered.kept, folder / "records.parquet")
+    write_table(rejected, folder / "rejected.parquet")
+    write_table(fingerprints, folder / "fingerprints.parquet")
+    write_json(
+        {
+            "shard_id": shard.shard_id,
+            "files": [f.source_path for f in shard.files],
+            "input_bytes": shard.size,
+            "stages": {
+                r.counts.stage: r.counts.to_dict()
+                for r in (extracted, stripped, normalized, filtered)
+            },
+            "fingerprint_seconds": fingerprint_seconds,
+        },
+        summary,
+    )
+    return summary
+
+
+def deduplicate_shards(shard_ids: list[str], work_dir: Path, cfg: PipelineConfig) -> Path:
+    """Decide duplicates over every shard of the run; write one decisions file per shard."""
+    started = time.perf_counter()
+    tables = []
+    for shard_id in shard_ids:
+        table = read_table(work_dir / "shards" / shard_id / "fingerprints.parquet")
+        tables.append(table.append_column("shard_id", pa.array([shard_id] * table.num_rows)))
+    combined = pa.concat_tables(tables) if tables else None
+    folder = work_dir / "dedup"
+    if combined is None or combined.num_rows == 0:
+        decisions = DECISION_SCHEMA.empty_table().append_column(
+            "shard_id", pa.array([], pa.string())
+        )
+        dedup_counts: dict[str, int] = {}
+    else:
+        decided, counts = deduplicate(combined.drop_columns(["shard_id"]), cfg.dedup)
+        decisions = decided.append_column("shard_id", combined.column("shard_id"))
+        dedup_counts = counts.to_dict()
+    for shard_id in shard_ids:
+        mine = decisions.filter(pc.equal(decisions.column("shard_id"), shard_id))
+        write_table(mine.drop_columns(["shard_id"]), folder / f"{shard_id}.parquet")
+
+    status = decisions.column("status")
+    stage = StageCounts(stage="dedup", input=decisions.num_rows)
+    stage.kept = pc.sum(pc.equal(status, "kept")).as_py() or 0
+    for reason in ("exact_duplicate", "near_duplicate"):
+        found = pc.sum(pc.equal(status, reason)).as_py() or 0
+        if found:
+            stage.rejected[reason] = found
+    stage.extra.update({k: v for k, v in dedup_counts.items() if k not in ("documents", "kept")})
+    stage.seconds = time.perf_counter() - started
+    return write_json({"stages": {"dedup": stage.check().to_dict()}}, folder / "dedup.json")
+
+
+def _duplicate_rejections(records: pa.Table, decisions: pa.Table) -> pa.Table:
+    duplicates = decisions.filter(pc.not_equal(decisions.column("status"), "kept"))
+    if duplicates.num_rows == 0:
+        return REJECTION_SCHEMA.empty_table()
+    rows = records.join(duplicates, "doc_id", join_type="inner").sort_by(
+        [("source_path", "ascending"), ("source_record", "ascending")]
+    )
+    statuses = rows.column("status").to_pylist()
+    targets = rows.column("duplicate_of").to_pylist()
+    sims = rows.column("similarity").to_pylist()
+    details = [
+        f"{'same canonical text as' if s == 'exact_duplicate' else 'Jaccard ~' + format(sim, '.3f') + ' with'} {t}"
+        for s, t, sim in zip(statuses, targets, sims, strict=True)
+    ]
+    rejected = rejection_rows(rows, statuses, details, stage="dedup")
+    rejected = rejected.set_column(
+        rejected.schema.get_field_index("duplicate_of"), "duplicate_of", rows.column("duplicate_of")
+    )
+    return rejected.set_column(
+        rejected.schema.get_field_index("similarity"),
+        "similarity",
+        rows.column("similarity").cast(pa.float32()),
+    )
+
+
+def finish_shard(
+    shard_id: str, work_dir: Path, cfg: PipelineConfig, lineage: dict[str, Any]
+) -> Path:
+    """Apply the dedup decisions, segment the kept documents, write final Parquet parts."""
+    folder = work_dir / "shards" / shard_id
+    records = read_table(folder / "records.parquet")
+    decisions = read_table(work_dir / "dedup" / f"{shard_id}.parquet")
+
+    kept_ids = decisions.filter(pc.equal(decisions.column("status"), "kept"))
+    kept = records.join(
+        kept_ids.select(["doc_id", "dup_cluster_id", "dup_cluster_size"]),
+        "doc_id",
+        join_type="inner",
+    ).sort_by([("source_path", "ascending"), ("source_record", "ascending")])
+    started = time.perf_counter()
+    segmented, segment_counts = segment_batch(kept, cfg.segment)
+    segment_counts.seconds = time.perf_counter() - started
+    segmented = segmented.append_column("html_stripped", segmented.column("is_html"))
+
+    started = time.perf_counter()
+    rejected = pa.concat_tables(
+        [read_table(folder / "rejected.parquet"), _duplicate_rejections(records, decisions)]
+    )
+    out = work_dir / "final"
+    data_parts = write_parts(
+        with_lineage(segmented, lineage, KEPT_SCHEMA),
+        out / "data",
+        f"part-{shard_id}",
+        cfg.output_files,
+    )
+    rejected_parts = write_parts(
+        with_lineage(rejected, lineage, REJECTED_SCHEMA),
+        out / "rejected",
+        f"part-{shard_id}",
+        cfg.output_files,
+    )
+    write_stage = StageCounts(
+        stage="write",
+        input=segmented.num_rows,
+        kept=segmented.num_rows,
+        seconds=time.perf_counter() - started,
+    )
+    write_stage.extra.update({"data_files": len(data_parts), "rejected_files": len(rejected_parts)})
+    return write_json(
+        {
+            "shard_id": shard_id,
+            "kept_rows": segmented.num_rows,
+            "rejected_rows": rejected.num_rows,
+            "stages": {"segment": segment_counts.to_dict(), "write": write_stage.to_dict()},
+        },
+        out / f"{shard_id}.json",
+    )
+
+
+def lineage_for(
+    run_id: str, pipeline_version: str, config_hash: str, processed_at: datetime
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "pipeline_version": pipeline_version,
+        "config_hash": config_hash,
+        "processed_at": processed_at,
+    }
+
+
+def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
+    """Counts per stage and reason over the whole run, and the kept/rejected invariant."""
+    stages: dict[str, StageCounts] = {name: StageCounts(stage=name) for name in STAGES}
+    kept_rows = rejected_rows = 0
+    input_bytes = files = 0
+    for shard_id in shard_ids:
+        prepared = read_json(work_dir / "shards" / shard_id / "prepared.json")
+        finished = read_json(work_dir / "final" / f"{shard_id}.json")
+        input_bytes += prepared["input_bytes"]
+        files += len(prepared["files"])
+        for name, data in {**prepared["stages"], **finished["stages"]}.items():
+            stages[name].merge(StageCounts.from_dict(name, data))
+        stages["dedup"].seconds += prepared.get("fingerprint_seconds", 0.0)
+        kept_rows += finished["kept_rows"]
+        rejected_rows += finished["rejected_rows"]
+    dedup_path = work_dir / "dedup" / "dedup.json"
+    if dedup_path.exists():
+        stages["dedup"].merge(
+            StageCounts.from_dict("dedup", read_json(dedup_path)["stages"]["dedup"])
+        )
+
+    rejected_by_reason: dict[str, int] = {}
+    for counts in stages.values():
+        for reason, n in counts.rejected.items():
+            rejected_by_reason[reason] = rejected_by_reason.get(reason, 0) + n
+    extracted = stages["extract"].input
+    return {
+        "inputs": {"files": files, "bytes": input_bytes, "shards": len(shard_ids)},
+        "documents": {
+            "extracted": extracted,
+            "kept": kept_rows,
+            "rejected": rejected_rows,
+            "balanced": extracted == kept_rows + rejected_rows,
+        },
+        "rejected_by_reason": dict(sorted(rejected_by_reason.items())),
+        "stages": {name: counts.to_dict() for name, counts in stages.items()},
+    }
