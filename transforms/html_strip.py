@@ -14,10 +14,11 @@ What each kind of node becomes:
   add nothing: ``<span>省</span><span>知联会</span>`` gives ``省知联会``.
 * **Inside ``pre``** each source line becomes its own paragraph.
 * **Elements that leave no text** (``SKIP_TAGS``): ``script``, ``style``,
-  ``noscript``, ``iframe``, ``img``, ``svg``, ``template``, ``head`` (and so
-  ``title``), ``object``, ``video``, ``audio``, ``canvas``, ``select``, and the
-  ruby annotations ``rt`` / ``rp`` (pinyin over the characters; the base text
-  stays).
+  ``noscript``, ``iframe``, ``img``, ``svg``, ``template``, ``head`` and
+  ``title``, embedded media (``object``, ``embed``, ``video``, ``audio``,
+  ``canvas``, ``picture``, ...), form ``select`` lists, and the ruby
+  annotations ``rt`` / ``rp`` (pinyin over the characters; the base text
+  stays).  ``img`` alt text is dropped too.
 * **Comments, CDATA, doctypes and processing instructions** leave no text.
 * **Entities** are decoded by the parser (``&nbsp;`` becomes U+00A0 and
   ``&#12288;`` U+3000; normalize turns those into spaces later).
@@ -25,7 +26,7 @@ What each kind of node becomes:
   whitespace becomes one space, except that a run containing a line break
   between two East Asian wide characters is removed entirely (the CSS Text 3
   segment-break rule), so ``中国\\n人民`` gives ``中国人民``.  We also count
-  Chinese quotation marks, ``…`` and ``—`` as wide when the other side is
+  Chinese quotation marks, ``…``, ``—`` and ``·`` as wide when the other side is
   truly wide, because in Chinese text they are set full-width even though
   Unicode calls them ambiguous (``“好”\\n然后`` gives ``“好”然后``).
 * **Escaped markup**: text that still looks like a tag after decoding (a
