@@ -28,6 +28,7 @@ Steps:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as _scipy_components
 
 from transforms.config import DedupConfig
-from transforms.minhash import estimated_jaccard
+from transforms.minhash import estimated_jaccard, shingle_hashes
 
 DEDUP_INPUT_SCHEMA = pa.schema(
     [
@@ -48,6 +49,8 @@ DEDUP_INPUT_SCHEMA = pa.schema(
         pa.field("source_path", pa.string(), nullable=False),
         pa.field("source_record", pa.int64(), nullable=False),
         pa.field("priority", pa.int8(), nullable=False),  # 0: already in the dataset; 1: new
+        # Read only for the few pairs near the threshold (exact Jaccard).
+        pa.field("canonical", pa.string()),
     ]
 )
 
@@ -152,20 +155,70 @@ def candidate_pairs(bands: np.ndarray) -> np.ndarray:
     return np.unique(pairs, axis=0)
 
 
+# MinHash's Jaccard estimate from 128 permutations has a standard error of
+# about 0.035 at J = 0.8, so about half of the true pairs between 0.80 and
+# 0.82 would fall below the threshold.  Pairs whose estimate is within this
+# margin of the threshold (3 standard errors) are decided by their exact
+# Jaccard when the caller can compute it.
+UNCERTAIN_MARGIN = 0.1
+
+# Exact Jaccard of candidate pairs, given as (m, 2) rows of the dedup input.
+ExactJaccard = Callable[[np.ndarray], np.ndarray]
+
+
 def verify_pairs(
-    signatures: np.ndarray, pairs: np.ndarray, threshold: float, chunk: int = 65_536
+    signatures: np.ndarray,
+    pairs: np.ndarray,
+    threshold: float,
+    exact_jaccard: ExactJaccard | None = None,
+    margin: float = UNCERTAIN_MARGIN,
+    chunk: int = 65_536,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs whose estimated Jaccard reaches ``threshold``, and those estimates."""
-    kept, sims = [], []
-    for start in range(0, len(pairs), chunk):
-        block = pairs[start : start + chunk]
-        estimate = estimated_jaccard(signatures[block[:, 0]], signatures[block[:, 1]])
-        ok = estimate >= threshold
-        kept.append(block[ok])
-        sims.append(estimate[ok])
-    if not kept:
-        return np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.float64)
-    return np.concatenate(kept), np.concatenate(sims)
+    """The pairs that reach ``threshold``, and their similarity.
+
+    The similarity is the signature agreement, or the exact Jaccard for pairs
+    within ``margin`` of the threshold when ``exact_jaccard`` is given.
+    """
+    estimate = np.concatenate(
+        [np.empty(0)]
+        + [
+            estimated_jaccard(signatures[block[:, 0]], signatures[block[:, 1]])
+            for block in (pairs[i : i + chunk] for i in range(0, len(pairs), chunk))
+        ]
+    )
+    similarity = estimate.copy()
+    if exact_jaccard is not None and len(pairs):
+        unsure = np.abs(estimate - threshold) < margin
+        if unsure.any():
+            similarity[unsure] = exact_jaccard(pairs[unsure])
+    ok = similarity >= threshold
+    return pairs[ok].reshape(-1, 2), similarity[ok]
+
+
+def exact_jaccard_from_texts(
+    canonical_texts: Callable[[np.ndarray], Sequence[str]], ngram_size: int
+) -> ExactJaccard:
+    """An ``ExactJaccard`` that fetches canonical texts by row and compares n-gram sets."""
+
+    def measure(pairs: np.ndarray) -> np.ndarray:
+        rows = np.unique(pairs)
+        hashes, offsets = shingle_hashes(canonical_texts(rows), ngram_size)
+        sets = [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(rows))]
+        position = {int(row): i for i, row in enumerate(rows)}
+        return np.array(
+            [_jaccard(sets[position[int(a)]], sets[position[int(b)]]) for a, b in pairs],
+            dtype=np.float64,
+        )
+
+    return measure
+
+
+def _jaccard(left: np.ndarray, right: np.ndarray) -> float:
+    union = len(left) + len(right)
+    if union == 0:
+        return 1.0
+    shared = len(np.intersect1d(left, right, assume_unique=True))
+    return shared / (union - shared)
 
 
 def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
@@ -194,8 +247,16 @@ class DedupCounts:
         return dict(self.__dict__)
 
 
-def deduplicate(table: pa.Table, cfg: DedupConfig) -> tuple[pa.Table, DedupCounts]:
-    """Decide, for every document of ``table`` (DEDUP_INPUT_SCHEMA), whether it is kept."""
+def deduplicate(
+    table: pa.Table,
+    cfg: DedupConfig,
+    canonical_texts: Callable[[np.ndarray], Sequence[str]] | None = None,
+) -> tuple[pa.Table, DedupCounts]:
+    """Decide, for every document of ``table`` (DEDUP_INPUT_SCHEMA), whether it is kept.
+
+    ``canonical_texts(rows)`` returns the canonical forms of those rows of
+    ``table``; with it, pairs near the threshold are decided by exact Jaccard.
+    """
     n = table.num_rows
     rank = keep_rank(table)
     exact_best = best_of_groups(exact_groups(table.column("exact_hash").to_pylist()), rank)
@@ -207,16 +268,24 @@ def deduplicate(table: pa.Table, cfg: DedupConfig) -> tuple[pa.Table, DedupCount
     survivors = np.flatnonzero((exact_best == np.arange(n)) & has_signature)
     signatures = _signature_matrix(table, survivors, cfg.num_perm)
     pairs = np.empty((0, 2), dtype=np.int64)
-    verified = pairs
+    verified, similarity = pairs, np.empty(0)
     if cfg.enabled and len(survivors) > 1:
         pairs = candidate_pairs(band_hashes(signatures, cfg.bands, cfg.rows))
-        verified, _ = verify_pairs(signatures, pairs, cfg.threshold)
+        exact = None
+        if canonical_texts is not None:
+            by_row = exact_jaccard_from_texts(canonical_texts, cfg.ngram_size)
+            exact = lambda survivor_pairs: by_row(survivors[survivor_pairs])  # noqa: E731
+        verified, similarity = verify_pairs(signatures, pairs, cfg.threshold, exact)
     component = np.arange(n)
     component[survivors] = survivors[connected_components(len(survivors), verified)]
     near_best = best_of_groups(component, rank)
 
     keeper = near_best[exact_best]  # a document's final keeper, through both steps
-    decisions = _decisions(table, keeper, survivors, signatures)
+    edges = {
+        (int(a), int(b)): float(sim)
+        for (a, b), sim in zip(survivors[verified], similarity, strict=True)
+    }
+    decisions = _decisions(table, keeper, survivors, signatures, edges)
     status = decisions.column("status").to_numpy(zero_copy_only=False)
     sizes = np.bincount(keeper, minlength=n)
     counts = DedupCounts(
@@ -243,8 +312,13 @@ def _signature_matrix(table: pa.Table, rows: np.ndarray, num_perm: int) -> np.nd
 
 
 def _decisions(
-    table: pa.Table, keeper: np.ndarray, survivors: np.ndarray, signatures: np.ndarray
+    table: pa.Table,
+    keeper: np.ndarray,
+    survivors: np.ndarray,
+    signatures: np.ndarray,
+    edges: dict[tuple[int, int], float],
 ) -> pa.Table:
+    """One decision row per document; ``edges`` holds the verified similarity of direct pairs."""
     n = table.num_rows
     doc_ids = np.array(table.column("doc_id").to_pylist(), dtype=object)
     hashes = np.array(table.column("exact_hash").to_pylist(), dtype=object)
@@ -259,6 +333,12 @@ def _decisions(
         left, right = position[np.flatnonzero(near)], position[keeper[near]]
         # Every near duplicate and its keeper passed exact dedup, so both have rows.
         similarity[near] = estimated_jaccard(signatures[left], signatures[right])
+        # A near duplicate verified directly against its keeper reports the
+        # similarity that decided it (exact Jaccard near the threshold).
+        for doc in np.flatnonzero(near):
+            pair = (min(doc, keeper[doc]), max(doc, keeper[doc]))
+            if pair in edges:
+                similarity[doc] = edges[pair]
 
     cluster_size = np.bincount(keeper, minlength=n)[keeper]
     status = np.where(is_kept, "kept", np.where(exact, "exact_duplicate", "near_duplicate"))

@@ -38,6 +38,7 @@ def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) ->
             "source_path": records.column("source_path"),
             "source_record": records.column("source_record"),
             "priority": pa.array(np.full(records.num_rows, priority, dtype=np.int8)),
+            "canonical": pa.array(canonical, pa.string()),
         },
         schema=DEDUP_INPUT_SCHEMA,
     )

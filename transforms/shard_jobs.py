@@ -27,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.config import PipelineConfig
-from transforms.dedup import DECISION_SCHEMA, deduplicate
+from transforms.dedup import DECISION_SCHEMA, DEDUP_INPUT_SCHEMA, deduplicate
 from transforms.extract import extract_file
 from transforms.fingerprint import fingerprint_batch
 from transforms.html_strip import strip_html_batch
@@ -108,12 +109,36 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     return summary
 
 
+def _canonical_reader(combined: pa.Table, work_dir: Path) -> Callable[[np.ndarray], list[str]]:
+    """Canonical texts of rows of ``combined``, read from their shards only when asked for."""
+
+    def canonical_texts(rows: np.ndarray) -> list[str]:
+        wanted = combined.select(["doc_id", "shard_id"]).take(pa.array(rows, pa.int64()))
+        found: dict[str, str] = {}
+        for shard_id in pc.unique(wanted.column("shard_id")).to_pylist():
+            path = work_dir / "shards" / shard_id / "fingerprints.parquet"
+            table = read_table(path, columns=["doc_id", "canonical"])
+            hits = table.filter(pc.is_in(table.column("doc_id"), wanted.column("doc_id")))
+            found.update(
+                zip(
+                    hits.column("doc_id").to_pylist(),
+                    hits.column("canonical").to_pylist(),
+                    strict=True,
+                )
+            )
+        return [found[doc_id] for doc_id in wanted.column("doc_id").to_pylist()]
+
+    return canonical_texts
+
+
 def deduplicate_shards(shard_ids: list[str], work_dir: Path, cfg: PipelineConfig) -> Path:
     """Decide duplicates over every shard of the run; write one decisions file per shard."""
     started = time.perf_counter()
+    columns = [name for name in DEDUP_INPUT_SCHEMA.names if name != "canonical"]
     tables = []
     for shard_id in shard_ids:
-        table = read_table(work_dir / "shards" / shard_id / "fingerprints.parquet")
+        path = work_dir / "shards" / shard_id / "fingerprints.parquet"
+        table = read_table(path, columns=columns)
         tables.append(table.append_column("shard_id", pa.array([shard_id] * table.num_rows)))
     combined = pa.concat_tables(tables) if tables else None
     folder = work_dir / "dedup"
@@ -123,7 +148,9 @@ def deduplicate_shards(shard_ids: list[str], work_dir: Path, cfg: PipelineConfig
         )
         dedup_counts: dict[str, int] = {}
     else:
-        decided, counts = deduplicate(combined.drop_columns(["shard_id"]), cfg.dedup)
+        decided, counts = deduplicate(
+            combined.drop_columns(["shard_id"]), cfg.dedup, _canonical_reader(combined, work_dir)
+        )
         decisions = decided.append_column("shard_id", combined.column("shard_id"))
         dedup_counts = counts.to_dict()
     for shard_id in shard_ids:

@@ -5,6 +5,7 @@ import pytest
 
 from transforms.config import DedupConfig
 from transforms.dedup import (
+    UNCERTAIN_MARGIN,
     band_hashes,
     best_of_groups,
     candidate_pairs,
@@ -186,3 +187,55 @@ def test_signature_width_mismatch_is_an_error():
     table = table.set_column(table.schema.get_field_index("signature"), "signature", short)
     with pytest.raises(ValueError, match="num_perm"):
         deduplicate(table, cfg)
+
+
+def _random_han(rng: np.random.Generator, length: int) -> str:
+    return "".join(chr(c) for c in rng.integers(0x4E00, 0x9FA5, size=length))
+
+
+def _true_jaccard(a: str, b: str, n: int = 5) -> float:
+    left = {a[i : i + n] for i in range(len(a) - n + 1)}
+    right = {b[i : i + n] for i in range(len(b) - n + 1)}
+    return len(left & right) / len(left | right)
+
+
+def test_pairs_near_the_threshold_are_decided_by_exact_jaccard():
+    rng = np.random.default_rng(7)
+    cfg = DedupConfig()
+    decided = below = 0
+    for edits in range(6, 20, 2):
+        base = _random_han(rng, 600)
+        chars = list(base)
+        for pos in rng.choice(len(chars), size=edits, replace=False):
+            chars[pos] = "〇"
+        variant = "".join(chars)
+        table = fingerprint_batch(records([{"text": base}, {"text": variant}]), cfg)
+        texts = table.column("canonical").to_pylist()
+        truth = _true_jaccard(*texts)
+        decisions, _ = deduplicate(table, cfg, lambda rows, t=texts: [t[r] for r in rows])
+        rows = decisions.to_pylist()
+        if truth >= cfg.threshold:
+            assert rows[1]["status"] == "near_duplicate", truth
+            similarity = rows[1]["similarity"]
+            # Exact where it was uncertain; a clear estimate is reported as it is.
+            exact = similarity == pytest.approx(truth, abs=1e-6)  # float32 column
+            assert exact or similarity >= cfg.threshold + UNCERTAIN_MARGIN, (similarity, truth)
+            decided += exact
+        else:
+            assert {r["status"] for r in rows} == {"kept"}, truth
+            below += 1
+    assert below >= 2
+    assert decided >= 2  # the sweep really went through the uncertain band
+
+
+def test_verify_pairs_uses_exact_jaccard_only_near_the_threshold():
+    sig = np.array([[1] * 10, [1] * 8 + [2, 2], [3] * 10], dtype=np.uint32)
+    asked: list[list[int]] = []
+
+    def exact(pairs):
+        asked.extend(pairs.tolist())
+        return np.full(len(pairs), 0.85)
+
+    kept, sims = verify_pairs(sig, np.array([[0, 1], [0, 2]]), threshold=0.8, exact_jaccard=exact)
+    assert asked == [[0, 1]]  # estimate 0.8 is uncertain; 0.0 is clearly not a duplicate
+    assert kept.tolist() == [[0, 1]] and sims.tolist() == [0.85]

@@ -1,0 +1,167 @@
+"""What every extract reader shares: a record's provenance, its row, and the file's StageResult.
+
+A reader (``extract_txt``, ``extract_html``, ``extract_jsonl``,
+``extract_parquet``) finds records in one file and hands each to a
+``Collector`` as kept or rejected, with its ``Origin``; the collector turns
+them into RECORD_SCHEMA rows with a stable ``doc_id`` and builds the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.schema import RECORD_SCHEMA, table_from_rows
+from transforms.stage import StageCounts, StageResult, rejection_rows
+
+STAGE = "extract"
+UNKNOWN_ENCODING = "unknown"
+READ_CHUNK = 1024 * 1024
+UNREAD_FILE_HASH_BYTES = 64 * 1024  # what a file rejected without reading is fingerprinted by
+
+
+@dataclass(frozen=True)
+class RawSpan:
+    """Where a raw record lies in its file and the SHA-256 of exactly those bytes."""
+
+    offset: int | None
+    length: int | None
+    sha256: str
+
+    @classmethod
+    def of(cls, raw: bytes, offset: int | None) -> RawSpan:
+        length = len(raw) if offset is not None else None
+        return cls(offset, length, hashlib.sha256(raw).hexdigest())
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The provenance of one record: its index in the file, raw span, encoding and own id."""
+
+    record: int
+    span: RawSpan
+    encoding: str
+    source_id: str | None = None
+
+
+def make_doc_id(source_path: str, source_record: int, source_sha256: str) -> str:
+    """First 24 hex chars of SHA-256 over path, record index and raw-record hash."""
+    key = f"{source_path}\0{source_record}\0{source_sha256}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+def over_limit(what: str, size: int, limit_name: str, limit: int) -> str:
+    """The ``too_large`` detail: ``"<what> is <size> bytes, over <limit_name> = <limit>"``."""
+    return f"{what} is {size:,} bytes, over {limit_name} = {limit:,}"
+
+
+def _relative_posix(path: Path, root: Path) -> str:
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        relative = path.resolve().relative_to(root.resolve())
+    # A root that is the file itself would give "."; the name is what a person expects.
+    return path.name if relative == Path(".") else relative.as_posix()
+
+
+class Collector:
+    """Accumulates the kept and rejected rows of one file and builds the StageResult."""
+
+    def __init__(self, path: Path, root: Path, fmt: str) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.source_path = _relative_posix(path, root)
+        self.source_uri = path.resolve().as_uri()
+        self.kept: list[dict[str, object]] = []
+        self.rejected: list[dict[str, object]] = []
+        self.reasons: list[str] = []
+        self.details: list[str] = []
+
+    def keep(self, origin: Origin, text: str, title: str | None, is_html: bool) -> None:
+        self.kept.append(self._row(origin, text, title, is_html))
+
+    def reject(self, origin: Origin, reason: str, detail: str, text: str = "") -> None:
+        self.rejected.append(self._row(origin, text, title=None, is_html=False))
+        self.reasons.append(reason)
+        self.details.append(detail)
+
+    def reject_unread_file(self, size: int, limit_name: str, limit: int) -> None:
+        """One ``too_large`` row for a file that is not read (only its head is hashed)."""
+        with self.path.open("rb") as handle:
+            head = handle.read(UNREAD_FILE_HASH_BYTES)
+        detail = (
+            f"{over_limit('file', size, limit_name, limit)}; not read "
+            f"(source_length and source_sha256 cover its first {len(head):,} bytes only)"
+        )
+        self.reject(Origin(0, RawSpan.of(head, 0), UNKNOWN_ENCODING), "too_large", detail)
+
+    def reject_undecodable(
+        self,
+        origin: Origin,
+        where: str,
+        error: UnicodeDecodeError,
+        raw: bytes,
+        codec: str,
+        offset_kind: str = "byte offset",
+    ) -> None:
+        """One ``decode_error`` row for ``raw`` (which starts at ``origin.span.offset``).
+
+        The detail names the first bad bytes and their offset in the file (or
+        decompressed stream); the row's text is ``raw`` decoded leniently, for
+        a person to inspect.
+        """
+        bad = raw[error.start : min(error.end, error.start + 4)]
+        offset = (origin.span.offset or 0) + error.start
+        detail = (
+            f"{where}: invalid {origin.encoding} byte(s) 0x{bad.hex()} at {offset_kind} "
+            f"{offset:,} ({error.reason})"
+        )
+        self.reject(origin, "decode_error", detail, text=raw.decode(codec, errors="replace"))
+
+    def _row(
+        self, origin: Origin, text: str, title: str | None, is_html: bool
+    ) -> dict[str, object]:
+        return {
+            "doc_id": make_doc_id(self.source_path, origin.record, origin.span.sha256),
+            "title": title,
+            "text": text,
+            "is_html": is_html,
+            "source_uri": self.source_uri,
+            "source_path": self.source_path,
+            "source_record": origin.record,
+            "source_offset": origin.span.offset,
+            "source_length": origin.span.length,
+            "source_sha256": origin.span.sha256,
+            "source_id": origin.source_id,
+            "source_format": self.fmt,
+            "source_encoding": origin.encoding,
+        }
+
+    def result(self, seconds: float) -> StageResult:
+        kept = table_from_rows(self.kept, RECORD_SCHEMA)
+        rejected_records = table_from_rows(self.rejected, RECORD_SCHEMA)
+        rejected = rejection_rows(rejected_records, self.reasons, self.details, STAGE)
+        counts = StageCounts(
+            stage=STAGE,
+            input=kept.num_rows + rejected.num_rows,
+            kept=kept.num_rows,
+            rejected=Counter(self.reasons),
+            seconds=seconds,
+        )
+        return StageResult(kept=kept, rejected=rejected, counts=counts.check())
+
+
+def read_small_file(path: Path, limit_name: str, limit: int, out: Collector) -> bytes | None:
+    """The whole of ``path``, for formats read at once; ``None`` when there is nothing to extract.
+
+    A file over ``limit`` is not read: it gets one ``too_large`` row.  An
+    empty or whitespace-only file has no records and is not an error.
+    """
+    size = path.stat().st_size
+    if size > limit:
+        out.reject_unread_file(size, limit_name, limit)
+        return None
+    data = path.read_bytes()
+    return data if data.strip() else None
