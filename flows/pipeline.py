@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.workers import in_worker, worker_pool
 from transforms.config import PipelineConfig
 from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
 from transforms.parquet_io import write_json
@@ -43,19 +44,19 @@ def pipeline_version() -> str:
 # error fails the same way again quickly.
 @task(name="prepare-shard", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def prepare_shard_task(shard: Shard, work_dir: Path, config: PipelineConfig) -> Path:
-    return prepare_shard(shard, work_dir, config)
+    return in_worker(prepare_shard, shard, work_dir, config)
 
 
 @task(name="deduplicate", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def deduplicate_task(shard_ids: list[str], work_dir: Path, config: PipelineConfig) -> Path:
-    return deduplicate_shards(shard_ids, work_dir, config)
+    return in_worker(deduplicate_shards, shard_ids, work_dir, config)
 
 
 @task(name="finish-shard", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def finish_shard_task(
     shard_id: str, work_dir: Path, config: PipelineConfig, lineage: dict[str, Any]
 ) -> Path:
-    return finish_shard(shard_id, work_dir, config, lineage)
+    return in_worker(finish_shard, shard_id, work_dir, config, lineage)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -163,6 +164,12 @@ def clean_corpus(config: PipelineConfig) -> dict[str, Any]:
 
 
 def run_pipeline(config: PipelineConfig) -> dict[str, Any]:
-    """Run the flow with a thread pool sized to ``config.run``; return the run's stats."""
-    runner = ThreadPoolTaskRunner(max_workers=config.run.resolved_workers())
-    return clean_corpus.with_options(task_runner=runner)(config)
+    """Run the flow with ``config.run`` worker processes; return the run's stats.
+
+    The thread pool lets that many shard tasks be in flight at once; each
+    hands its CPU work to a worker process.
+    """
+    workers = config.run.resolved_workers()
+    runner = ThreadPoolTaskRunner(max_workers=workers)
+    with worker_pool(workers):
+        return clean_corpus.with_options(task_runner=runner)(config)
