@@ -23,10 +23,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.workers import in_worker, worker_pool
 from transforms.config import PipelineConfig
+from transforms.dedup_jobs import find_candidate_pairs, find_exact_duplicates, resolve_duplicates
 from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
 from transforms.parquet_io import write_json
 from transforms.shard_jobs import (
-    deduplicate_shards,
     finish_shard,
     lineage_for,
     prepare_shard,
@@ -47,9 +47,20 @@ def prepare_shard_task(shard: Shard, work_dir: Path, config: PipelineConfig) -> 
     return in_worker(prepare_shard, shard, work_dir, config)
 
 
-@task(name="deduplicate", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def deduplicate_task(shard_ids: list[str], work_dir: Path, config: PipelineConfig) -> Path:
-    return in_worker(deduplicate_shards, shard_ids, work_dir, config)
+@task(name="exact-duplicates", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def exact_duplicates_task(shard_ids: list[str], work_dir: Path) -> Path:
+    return in_worker(find_exact_duplicates, shard_ids, work_dir)
+
+
+@task(name="candidate-pairs", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def candidate_pairs_task(partition: int, shard_ids: list[str], work_dir: Path) -> Path:
+    return in_worker(find_candidate_pairs, partition, shard_ids, work_dir)
+
+
+@task(name="resolve-duplicates", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def resolve_duplicates_task(shard_ids: list[str], work_dir: Path, config: PipelineConfig) -> Path:
+    partitions = config.run.dedup_partitions
+    return in_worker(resolve_duplicates, shard_ids, partitions, work_dir, config)
 
 
 @task(name="finish-shard", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
@@ -137,7 +148,11 @@ def clean_corpus(config: PipelineConfig) -> dict[str, Any]:
 
     for future in [prepare_shard_task.submit(s, work_dir, config) for s in shards]:
         future.result()
-    deduplicate_task(shard_ids, work_dir, config)
+    exact_duplicates_task(shard_ids, work_dir)
+    partitions = range(config.run.dedup_partitions)
+    for future in [candidate_pairs_task.submit(p, shard_ids, work_dir) for p in partitions]:
+        future.result()
+    resolve_duplicates_task(shard_ids, work_dir, config)
     lineage = lineage_for(run_id, pipeline_version(), config.config_hash, started_at)
     finished = [finish_shard_task.submit(sid, work_dir, config, lineage) for sid in shard_ids]
     for future in finished:

@@ -119,6 +119,12 @@ class RunConfig(_Section):
     shard_max_bytes: int = Field(
         64 * MiB, ge=1, description="small input files are grouped into shards up to this size"
     )
+    dedup_partitions: int = Field(
+        8,
+        ge=1,
+        le=4096,
+        description="band rows are split into this many partitions, each paired on its own",
+    )
     workers: int | None = Field(
         None, ge=1, description="worker processes for shard work (default: all cores)"
     )

@@ -1,57 +1,88 @@
 """Exact and near-duplicate removal across every shard of a run, in visible steps.
 
-Input: one row per document that survived filtering, from all shards
-(``DEDUP_INPUT_SCHEMA``): its canonical-form hash, MinHash signature, length
-and source order.  Output: one decision per document (``DECISION_SCHEMA``).
+Every step works on columns keyed by ``doc_key`` (the first 64 bits of the
+``doc_id`` hash), so that each can read its input from Parquet files and run
+partition by partition, never holding every band of the corpus in memory:
 
-Steps:
+1. ``exact_duplicate_pairs``: documents with the same canonical-form hash;
+   all but the best-ranked of each group are exact duplicates.  Only small
+   columns of the documents that share a hash are read.
+2. ``band_table``: each signature cut into ``bands`` bands of ``rows`` values,
+   one 64-bit ``band_key`` per band (the band index is part of the hash).  The
+   rows are split into ``partitions`` by ``band_key``, so that one partition
+   holds every document that can collide in it.
+3. ``candidate_pairs``: per partition, documents that share a ``band_key``
+   (exact duplicates left out: they are settled).  The default 20 bands of 6
+   rows sit below the 0.8 threshold on purpose: a pair at Jaccard 0.8 becomes
+   a candidate with probability 0.998 (datasketch's 9 x 13 gives 0.40).
+4. ``verify_pairs``: a candidate is a duplicate when its signatures agree in at
+   least ``threshold`` of positions; a pair whose estimate is within
+   ``UNCERTAIN_MARGIN`` of the threshold is decided by exact Jaccard instead.
+5. ``resolve_clusters``: connected components of exact and verified pairs.
+   The best-ranked member of each cluster is kept; the others point at it.
 
-1. ``keep_rank``: the order in which documents win a cluster.  For news the
-   most complete text wins: earlier ``priority`` (documents already in the
-   dataset before this run come first), then more letters and digits (the
-   canonical form's length, so punctuation and spacing do not count), then source
-   order (``source_path``, ``source_record``), then ``doc_id``.  Nothing here
-   depends on shard or worker count, or on the order inputs were listed.
-2. ``exact_groups``: documents with the same canonical-form hash; only the
-   best-ranked of each group goes on to MinHash.
-3. ``band_hashes`` and ``candidate_pairs``: LSH banding.  The default 20 bands
-   of 6 rows sit below the 0.8 threshold on purpose (a pair at Jaccard 0.8
-   becomes a candidate with probability 0.998), because every candidate is
-   then verified.
-4. ``verify_pairs``: a candidate is a duplicate when its signatures agree in
-   at least ``threshold`` of positions (the MinHash Jaccard estimate).
-5. ``connected_components`` of the verified pairs form the clusters; the
-   best-ranked document of each cluster is kept, every other one points at it
-   with ``duplicate_of``.
+Keep rule (``RANK_ORDER``), suited to news where the fuller copy is the
+better one: earlier ``priority`` first (documents already in the dataset
+before this run have priority 0), then more letters and digits (the
+canonical form's length, so punctuation and spacing do not count), then
+source order (``source_path``, ``source_record``), then ``doc_id``.  No step
+depends on shard count, worker count or the order inputs were listed in.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as _scipy_components
 
 from transforms.config import DedupConfig
 from transforms.minhash import estimated_jaccard, shingle_hashes
 
-DEDUP_INPUT_SCHEMA = pa.schema(
+FINGERPRINT_SCHEMA = pa.schema(
     [
         pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("doc_key", pa.int64(), nullable=False),
         pa.field("exact_hash", pa.string()),  # null: nothing to match on (no letters or digits)
-        pa.field("signature", pa.list_(pa.uint32())),
-        pa.field("content_chars", pa.int32(), nullable=False),  # letters and digits: how complete
+        pa.field("signature", pa.list_(pa.uint32())),  # null with exact_hash
+        pa.field("content_chars", pa.int32(), nullable=False),  # letters and digits: completeness
         pa.field("source_path", pa.string(), nullable=False),
         pa.field("source_record", pa.int64(), nullable=False),
         pa.field("priority", pa.int8(), nullable=False),  # 0: already in the dataset; 1: new
-        # Read only for the few pairs near the threshold (exact Jaccard).
+        # Read only for the pairs near the threshold (exact Jaccard).
         pa.field("canonical", pa.string()),
     ]
+)
+
+RANK_COLUMNS = [
+    "doc_key",
+    "doc_id",
+    "exact_hash",
+    "priority",
+    "content_chars",
+    "source_path",
+    "source_record",
+]
+RANK_ORDER = [
+    ("priority", "ascending"),
+    ("content_chars", "descending"),
+    ("source_path", "ascending"),
+    ("source_record", "ascending"),
+    ("doc_id", "ascending"),
+]
+
+BAND_SCHEMA = pa.schema(
+    [
+        pa.field("band_key", pa.uint64(), nullable=False),
+        pa.field("doc_key", pa.int64(), nullable=False),
+    ]
+)
+PAIR_SCHEMA = pa.schema(
+    [pa.field("left", pa.int64(), nullable=False), pa.field("right", pa.int64(), nullable=False)]
 )
 
 DECISION_SCHEMA = pa.schema(
@@ -70,46 +101,65 @@ DECISION_SCHEMA = pa.schema(
 # that the candidate count stays linear in the bucket size.
 _ALL_PAIRS_MAX_BUCKET = 16
 
+# MinHash's Jaccard estimate from 128 permutations has a standard error of
+# about 0.035 at J = 0.8, so about half of the true pairs between 0.80 and
+# 0.82 would fall below the threshold.  Pairs whose estimate is within this
+# margin of the threshold (3 standard errors) are decided by their exact
+# Jaccard when the caller can compute it.
+UNCERTAIN_MARGIN = 0.1
 
-def keep_rank(table: pa.Table) -> np.ndarray:
-    """rank[i] = position of document i in keep order (0 wins)."""
-    frame = pd.DataFrame(
-        {
-            "priority": table.column("priority").to_numpy(),
-            "neg_chars": -table.column("content_chars").to_numpy().astype(np.int64),
-            "source_path": table.column("source_path").to_pylist(),
-            "source_record": table.column("source_record").to_numpy(),
-            "doc_id": table.column("doc_id").to_pylist(),
-        }
-    )
-    order = frame.sort_values(list(frame.columns), kind="stable").index.to_numpy()
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank
+# Maps sorted unique doc_keys to their rows: (len(keys), num_perm) signatures,
+# or canonical texts.
+SignatureLookup = Callable[[np.ndarray], np.ndarray]
+TextLookup = Callable[[np.ndarray], Sequence[str]]
+# Exact Jaccard of pairs of doc_keys, (m, 2) -> (m,).
+ExactJaccard = Callable[[np.ndarray], np.ndarray]
 
 
-def exact_groups(exact_hashes: list[str | None]) -> np.ndarray:
-    """group[i]: a label shared by documents with the same hash; a null hash is its own group."""
-    codes, _ = pd.factorize(pd.Series(exact_hashes, dtype="object"), use_na_sentinel=True)
-    labels = codes.astype(np.int64)
-    missing = labels < 0
-    labels[missing] = labels.max(initial=-1) + 1 + np.arange(int(missing.sum()))
-    return labels
+def doc_keys(doc_ids: Sequence[str]) -> np.ndarray:
+    """int64 key of each doc_id: its first 16 hex digits (doc_ids are hashes already)."""
+    return np.array([int(d[:16], 16) for d in doc_ids], dtype=np.uint64).view(np.int64)
 
 
-def best_of_groups(labels: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """For every document, the index of the best-ranked document sharing its label."""
-    order = np.lexsort((rank, labels))
-    sorted_labels = labels[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = sorted_labels[1:] != sorted_labels[:-1]
-    group_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
-    best = np.empty(len(order), dtype=np.int64)
-    best[order] = order[group_start]
-    return best
+# ----------------------------------------------------------------------------- exact
 
 
-def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def keep_order(info: pa.Table) -> np.ndarray:
+    """Indices of ``info`` (RANK_COLUMNS) in keep order: the first one wins."""
+    return pc.sort_indices(info, sort_keys=RANK_ORDER).to_numpy()
+
+
+def exact_duplicate_pairs(info: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """(duplicate doc_keys, their keepers' doc_keys) over ``info`` (RANK_COLUMNS).
+
+    ``info`` may hold only the documents whose hash occurs more than once
+    (``shared_hashes``); documents without a hash are never duplicates.
+    """
+    info = info.filter(pc.is_valid(info.column("exact_hash")))
+    if info.num_rows == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    ranked = info.take(keep_order(info))
+    # A stable sort by hash keeps keep order within each group.
+    grouped = ranked.take(pc.sort_indices(ranked, sort_keys=[("exact_hash", "ascending")]))
+    hashes = grouped.column("exact_hash").to_numpy(zero_copy_only=False)
+    keys = grouped.column("doc_key").to_numpy()
+    first = np.ones(len(hashes), dtype=bool)
+    first[1:] = hashes[1:] != hashes[:-1]
+    keeper = keys[np.maximum.accumulate(np.where(first, np.arange(len(keys)), 0))]
+    return keys[~first], keeper[~first]
+
+
+def shared_hashes(hashes: pa.Table) -> pa.Array:
+    """The exact hashes (``exact_hash`` column) that occur more than once."""
+    counts = hashes.filter(pc.is_valid(hashes.column("exact_hash"))).group_by("exact_hash")
+    counts = counts.aggregate([("exact_hash", "count")])
+    return counts.filter(pc.greater(counts.column("exact_hash_count"), 1)).column("exact_hash")
+
+
+# ----------------------------------------------------------------------------- bands
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(n, bands) uint64: one 64-bit hash per band of ``rows`` signature values."""
     n = signatures.shape[0]
     out = np.zeros((n, bands), dtype=np.uint64)
@@ -124,91 +174,97 @@ def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return out
 
 
-def _bucket_pairs(members: np.ndarray) -> list[tuple[int, int]]:
+def band_table(keys: np.ndarray, signatures: np.ndarray, cfg: DedupConfig) -> pa.Table:
+    """BAND_SCHEMA rows: every band of every signature."""
+    hashed = band_keys(signatures, cfg.bands, cfg.rows)
+    return pa.table(
+        {"band_key": hashed.reshape(-1), "doc_key": np.repeat(keys, cfg.bands)}, schema=BAND_SCHEMA
+    )
+
+
+def band_partitions(bands: pa.Table, partitions: int) -> dict[int, pa.Table]:
+    """Split band rows by ``band_key % partitions`` (empty partitions left out)."""
+    part = bands.column("band_key").to_numpy() % np.uint64(partitions)
+    order = np.argsort(part, kind="stable")
+    sorted_part = part[order]
+    out = {}
+    for p in np.unique(sorted_part):
+        lo, hi = np.searchsorted(sorted_part, [p, p + 1])
+        out[int(p)] = bands.take(pa.array(order[lo:hi]))
+    return out
+
+
+def _bucket_pairs(members: np.ndarray) -> np.ndarray:
     if len(members) <= _ALL_PAIRS_MAX_BUCKET:
-        return [(int(a), int(b)) for i, a in enumerate(members) for b in members[i + 1 :]]
-    star = [(int(members[0]), int(m)) for m in members[1:]]
-    chain = [(int(a), int(b)) for a, b in itertools.pairwise(members)]
-    return star + chain
+        left, right = np.triu_indices(len(members), k=1)
+        return np.column_stack((members[left], members[right]))
+    star = np.column_stack((np.full(len(members) - 1, members[0]), members[1:]))
+    chain = np.column_stack((members[1:-1], members[2:]))
+    return np.concatenate([star, chain])
 
 
-def candidate_pairs(bands: np.ndarray) -> np.ndarray:
-    """(m, 2) int64 unique pairs (i < j) of documents that share at least one band."""
-    found: list[np.ndarray] = []
-    for column in bands.T:
-        order = np.argsort(column, kind="stable")
-        keys = column[order]
-        same_as_next = keys[1:] == keys[:-1]
-        if not same_as_next.any():
-            continue
-        # Buckets of two (by far the most common) are paired without a Python loop.
-        run_start = np.flatnonzero(np.r_[True, ~same_as_next])
-        run_len = np.diff(np.r_[run_start, len(keys)])
-        twos = run_start[run_len == 2]
-        found.append(np.column_stack((order[twos], order[twos + 1])))
-        for start, length in zip(run_start[run_len > 2], run_len[run_len > 2], strict=True):
-            members = np.sort(order[start : start + length])
-            found.append(np.array(_bucket_pairs(members), dtype=np.int64).reshape(-1, 2))
-    if not found:
+def candidate_pairs(bands: pa.Table, exclude: np.ndarray | None = None) -> np.ndarray:
+    """(m, 2) unique doc_key pairs (left < right) that share a band_key; ``exclude`` keys skipped."""
+    keys = bands.column("band_key").to_numpy()
+    docs = bands.column("doc_key").to_numpy()
+    if exclude is not None and len(exclude):
+        keep = ~np.isin(docs, exclude)
+        keys, docs = keys[keep], docs[keep]
+    order = np.lexsort((docs, keys))
+    keys, docs = keys[order], docs[order]
+    same_as_next = keys[1:] == keys[:-1]
+    if not same_as_next.any():
         return np.empty((0, 2), dtype=np.int64)
-    pairs = np.sort(np.concatenate(found).astype(np.int64), axis=1)
-    return np.unique(pairs, axis=0)
+    run_start = np.flatnonzero(np.r_[True, ~same_as_next])
+    run_len = np.diff(np.r_[run_start, len(keys)])
+    # Buckets of two (by far the most common) are paired without a Python loop.
+    twos = run_start[run_len == 2]
+    found = [np.column_stack((docs[twos], docs[twos + 1]))]
+    for start, length in zip(run_start[run_len > 2], run_len[run_len > 2], strict=True):
+        found.append(_bucket_pairs(docs[start : start + length]))
+    pairs = np.sort(np.concatenate(found), axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0).reshape(-1, 2)
 
 
-# MinHash's Jaccard estimate from 128 permutations has a standard error of
-# about 0.035 at J = 0.8, so about half of the true pairs between 0.80 and
-# 0.82 would fall below the threshold.  Pairs whose estimate is within this
-# margin of the threshold (3 standard errors) are decided by their exact
-# Jaccard when the caller can compute it.
-UNCERTAIN_MARGIN = 0.1
-
-# Exact Jaccard of candidate pairs, given as (m, 2) rows of the dedup input.
-ExactJaccard = Callable[[np.ndarray], np.ndarray]
+# ----------------------------------------------------------------------------- verify
 
 
 def verify_pairs(
-    signatures: np.ndarray,
     pairs: np.ndarray,
+    signatures_of: SignatureLookup,
     threshold: float,
     exact_jaccard: ExactJaccard | None = None,
     margin: float = UNCERTAIN_MARGIN,
-    chunk: int = 65_536,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs that reach ``threshold``, and their similarity.
+    """The doc_key pairs that reach ``threshold``, and their similarity.
 
     The similarity is the signature agreement, or the exact Jaccard for pairs
     within ``margin`` of the threshold when ``exact_jaccard`` is given.
     """
-    estimate = np.concatenate(
-        [np.empty(0)]
-        + [
-            estimated_jaccard(signatures[block[:, 0]], signatures[block[:, 1]])
-            for block in (pairs[i : i + chunk] for i in range(0, len(pairs), chunk))
-        ]
-    )
-    similarity = estimate.copy()
-    if exact_jaccard is not None and len(pairs):
-        unsure = np.abs(estimate - threshold) < margin
+    if len(pairs) == 0:
+        return pairs.reshape(0, 2), np.empty(0)
+    keys = np.unique(pairs)
+    signatures = signatures_of(keys)
+    left, right = np.searchsorted(keys, pairs[:, 0]), np.searchsorted(keys, pairs[:, 1])
+    similarity = estimated_jaccard(signatures[left], signatures[right])
+    if exact_jaccard is not None:
+        unsure = np.abs(similarity - threshold) < margin
         if unsure.any():
             similarity[unsure] = exact_jaccard(pairs[unsure])
     ok = similarity >= threshold
-    return pairs[ok].reshape(-1, 2), similarity[ok]
+    return pairs[ok], similarity[ok]
 
 
-def exact_jaccard_from_texts(
-    canonical_texts: Callable[[np.ndarray], Sequence[str]], ngram_size: int
-) -> ExactJaccard:
-    """An ``ExactJaccard`` that fetches canonical texts by row and compares n-gram sets."""
+def exact_jaccard_from_texts(canonical_of: TextLookup, ngram_size: int) -> ExactJaccard:
+    """An ``ExactJaccard`` that fetches canonical texts by doc_key and compares n-gram sets."""
 
     def measure(pairs: np.ndarray) -> np.ndarray:
-        rows = np.unique(pairs)
-        hashes, offsets = shingle_hashes(canonical_texts(rows), ngram_size)
-        sets = [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(rows))]
-        position = {int(row): i for i, row in enumerate(rows)}
-        return np.array(
-            [_jaccard(sets[position[int(a)]], sets[position[int(b)]]) for a, b in pairs],
-            dtype=np.float64,
-        )
+        keys = np.unique(pairs)
+        hashes, offsets = shingle_hashes(canonical_of(keys), ngram_size)
+        sets = [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(keys))]
+        left, right = np.searchsorted(keys, pairs[:, 0]), np.searchsorted(keys, pairs[:, 1])
+        return np.array([_jaccard(sets[a], sets[b]) for a, b in zip(left, right, strict=True)])
 
     return measure
 
@@ -221,15 +277,136 @@ def _jaccard(left: np.ndarray, right: np.ndarray) -> float:
     return shared / (union - shared)
 
 
-def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
-    """Component label of each of ``n`` nodes joined by ``pairs``."""
+# ----------------------------------------------------------------------------- clusters
+
+
+def connected_components(n: int, edges: np.ndarray) -> np.ndarray:
+    """Component label of each of ``n`` nodes joined by ``edges`` (pairs of node indices)."""
     if n == 0:
         return np.empty(0, dtype=np.int64)
     graph = coo_matrix(
-        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+        (np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n)
     )
-    _, labels = _scipy_components(graph, directed=False)
-    return labels.astype(np.int64)
+    return _scipy_components(graph, directed=False)[1].astype(np.int64)
+
+
+def involved_keys(exact: tuple[np.ndarray, np.ndarray], verified: np.ndarray) -> np.ndarray:
+    """Sorted doc_keys of every document in a cluster of two or more."""
+    return np.unique(np.concatenate([exact[0], exact[1], verified.reshape(-1)]))
+
+
+def resolve_clusters(
+    info: pa.Table,
+    exact: tuple[np.ndarray, np.ndarray],
+    verified: np.ndarray,
+    similarity: np.ndarray,
+    signatures_of: SignatureLookup,
+) -> pa.Table:
+    """Decisions (DECISION_SCHEMA) for every document in a cluster of two or more.
+
+    ``info`` holds RANK_COLUMNS of at least those documents
+    (``involved_keys``).  Documents not in the result are kept and alone.
+    """
+    nodes = involved_keys(exact, verified)
+    if len(nodes) == 0:
+        return DECISION_SCHEMA.empty_table()
+    info = info.filter(pc.is_in(info.column("doc_key"), pa.array(nodes)))
+    info = info.take(pc.sort_indices(info, sort_keys=[("doc_key", "ascending")]))
+    if not np.array_equal(info.column("doc_key").to_numpy(), nodes):
+        raise ValueError("info lacks rows for some documents in duplicate clusters")
+
+    edges = np.concatenate(
+        [
+            np.column_stack([np.searchsorted(nodes, exact[0]), np.searchsorted(nodes, exact[1])]),
+            np.searchsorted(nodes, verified).reshape(-1, 2),
+        ]
+    )
+    labels = connected_components(len(nodes), edges)
+    rank = np.empty(len(nodes), dtype=np.int64)
+    rank[keep_order(info)] = np.arange(len(nodes))
+    keeper = _best_of_groups(labels, rank)
+
+    doc_ids = np.array(info.column("doc_id").to_pylist(), dtype=object)
+    hashes = np.array(info.column("exact_hash").to_pylist(), dtype=object)
+    is_kept = keeper == np.arange(len(nodes))
+    is_exact = ~is_kept & (hashes == hashes[keeper])
+    sims = np.where(is_kept, np.nan, 1.0)
+    near = np.flatnonzero(~is_kept & ~is_exact)
+    if len(near):
+        sims[near] = _similarity_to_keeper(nodes, near, keeper, verified, similarity, signatures_of)
+    size = np.bincount(keeper, minlength=len(nodes))[keeper]
+    status = np.where(is_kept, "kept", np.where(is_exact, "exact_duplicate", "near_duplicate"))
+    return pa.table(
+        {
+            "doc_id": pa.array(doc_ids, pa.string()),
+            "status": pa.array(status, pa.string()),
+            "duplicate_of": pa.array(np.where(is_kept, None, doc_ids[keeper]), pa.string()),
+            "similarity": pa.array(sims, pa.float32(), from_pandas=True),
+            "dup_cluster_id": pa.array(doc_ids[keeper], pa.string()),
+            "dup_cluster_size": pa.array(size, pa.int32()),
+        },
+        schema=DECISION_SCHEMA,
+    )
+
+
+def _best_of_groups(labels: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """For every node, the index of the best-ranked node sharing its label."""
+    order = np.lexsort((rank, labels))
+    sorted_labels = labels[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_labels[1:] != sorted_labels[:-1]
+    best = np.empty(len(order), dtype=np.int64)
+    best[order] = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
+    return best
+
+
+def _similarity_to_keeper(
+    nodes: np.ndarray,
+    near: np.ndarray,
+    keeper: np.ndarray,
+    verified: np.ndarray,
+    similarity: np.ndarray,
+    signatures_of: SignatureLookup,
+) -> np.ndarray:
+    """Similarity of each near duplicate with its keeper.
+
+    A document verified directly against its keeper reports the similarity
+    that decided it (exact Jaccard near the threshold); one joined to its
+    keeper through others reports the signature estimate of the two.
+    """
+    pairs = np.sort(np.column_stack([nodes[near], nodes[keeper[near]]]), axis=1)
+    signatures = signatures_of(np.unique(pairs))
+    keys = np.unique(pairs)
+    estimate = estimated_jaccard(
+        signatures[np.searchsorted(keys, pairs[:, 0])],
+        signatures[np.searchsorted(keys, pairs[:, 1])],
+    )
+    direct = {(int(a), int(b)): float(s) for (a, b), s in zip(verified, similarity, strict=True)}
+    return np.array(
+        [direct.get((int(a), int(b)), float(e)) for (a, b), e in zip(pairs, estimate, strict=True)]
+    )
+
+
+def complete_decisions(doc_ids: pa.Array | pa.ChunkedArray, decisions: pa.Table) -> pa.Table:
+    """Decisions for every one of ``doc_ids``: those without one are kept, alone in their cluster."""
+    alone = pc.invert(pc.is_in(doc_ids, decisions.column("doc_id")))
+    singles = pc.filter(doc_ids, alone)
+    n = len(singles)
+    filled = pa.table(
+        {
+            "doc_id": singles,
+            "status": pa.array(["kept"] * n, pa.string()),
+            "duplicate_of": pa.nulls(n, pa.string()),
+            "similarity": pa.nulls(n, pa.float32()),
+            "dup_cluster_id": singles,
+            "dup_cluster_size": pa.array(np.ones(n, dtype=np.int32)),
+        },
+        schema=DECISION_SCHEMA,
+    )
+    return pa.concat_tables([decisions.select(DECISION_SCHEMA.names).cast(DECISION_SCHEMA), filled])
+
+
+# ----------------------------------------------------------------------------- in memory
 
 
 @dataclass
@@ -246,110 +423,76 @@ class DedupCounts:
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
-
-def deduplicate(
-    table: pa.Table,
-    cfg: DedupConfig,
-    canonical_texts: Callable[[np.ndarray], Sequence[str]] | None = None,
-) -> tuple[pa.Table, DedupCounts]:
-    """Decide, for every document of ``table`` (DEDUP_INPUT_SCHEMA), whether it is kept.
-
-    ``canonical_texts(rows)`` returns the canonical forms of those rows of
-    ``table``; with it, pairs near the threshold are decided by exact Jaccard.
-    """
-    n = table.num_rows
-    rank = keep_rank(table)
-    exact_best = best_of_groups(exact_groups(table.column("exact_hash").to_pylist()), rank)
-    if not cfg.enabled:
-        exact_best = np.arange(n)
-
-    # MinHash runs only over the survivors of exact dedup that have a signature.
-    has_signature = table.column("signature").is_valid().to_numpy(zero_copy_only=False)
-    survivors = np.flatnonzero((exact_best == np.arange(n)) & has_signature)
-    signatures = _signature_matrix(table, survivors, cfg.num_perm)
-    pairs = np.empty((0, 2), dtype=np.int64)
-    verified, similarity = pairs, np.empty(0)
-    if cfg.enabled and len(survivors) > 1:
-        pairs = candidate_pairs(band_hashes(signatures, cfg.bands, cfg.rows))
-        exact = None
-        if canonical_texts is not None:
-            by_row = exact_jaccard_from_texts(canonical_texts, cfg.ngram_size)
-            exact = lambda survivor_pairs: by_row(survivors[survivor_pairs])  # noqa: E731
-        verified, similarity = verify_pairs(signatures, pairs, cfg.threshold, exact)
-    component = np.arange(n)
-    component[survivors] = survivors[connected_components(len(survivors), verified)]
-    near_best = best_of_groups(component, rank)
-
-    keeper = near_best[exact_best]  # a document's final keeper, through both steps
-    edges = {
-        (int(a), int(b)): float(sim)
-        for (a, b), sim in zip(survivors[verified], similarity, strict=True)
-    }
-    decisions = _decisions(table, keeper, survivors, signatures, edges)
-    status = decisions.column("status").to_numpy(zero_copy_only=False)
-    sizes = np.bincount(keeper, minlength=n)
-    counts = DedupCounts(
-        documents=n,
-        kept=int((status == "kept").sum()),
-        exact_duplicates=int((status == "exact_duplicate").sum()),
-        near_duplicates=int((status == "near_duplicate").sum()),
-        candidate_pairs=len(pairs),
-        verified_pairs=len(verified),
-        clusters_with_duplicates=int((sizes > 1).sum()),
-        largest_cluster=int(sizes.max(initial=0)),
-    )
-    return decisions, counts
+    @classmethod
+    def of(cls, documents: int, decisions: pa.Table, candidates: int, verified: int) -> DedupCounts:
+        status = decisions.column("status")
+        kept = decisions.filter(pc.equal(status, "kept"))
+        sizes = kept.column("dup_cluster_size").to_numpy()
+        removed = decisions.num_rows - kept.num_rows
+        return cls(
+            documents=documents,
+            kept=documents - removed,
+            exact_duplicates=pc.sum(pc.equal(status, "exact_duplicate")).as_py() or 0,
+            near_duplicates=pc.sum(pc.equal(status, "near_duplicate")).as_py() or 0,
+            candidate_pairs=candidates,
+            verified_pairs=verified,
+            clusters_with_duplicates=int((sizes > 1).sum()),
+            largest_cluster=int(sizes.max(initial=1 if documents else 0)),
+        )
 
 
-def _signature_matrix(table: pa.Table, rows: np.ndarray, num_perm: int) -> np.ndarray:
-    column = table.column("signature").take(pa.array(rows, pa.int64())).combine_chunks()
-    if len(column) == 0:
-        return np.empty((0, num_perm), dtype=np.uint32)
-    flat = column.values.to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
+def table_lookups(table: pa.Table, num_perm: int) -> tuple[SignatureLookup, TextLookup]:
+    """Signature and canonical-text lookups by doc_key over an in-memory FINGERPRINT table."""
+    keys = table.column("doc_key").to_numpy()
+    order = np.argsort(keys)
+
+    def rows_of(wanted: np.ndarray) -> pa.Array:
+        return pa.array(order[np.searchsorted(keys, wanted, sorter=order)])
+
+    def signatures_of(wanted: np.ndarray) -> np.ndarray:
+        return signature_matrix(table.column("signature").take(rows_of(wanted)), num_perm)
+
+    def canonical_of(wanted: np.ndarray) -> list[str]:
+        return table.column("canonical").take(rows_of(wanted)).to_pylist()
+
+    return signatures_of, canonical_of
+
+
+def signature_matrix(column: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
     if flat.size != len(column) * num_perm:
         raise ValueError(f"signatures must all have num_perm = {num_perm} values")
     return flat.reshape(len(column), num_perm)
 
 
-def _decisions(
-    table: pa.Table,
-    keeper: np.ndarray,
-    survivors: np.ndarray,
-    signatures: np.ndarray,
-    edges: dict[tuple[int, int], float],
-) -> pa.Table:
-    """One decision row per document; ``edges`` holds the verified similarity of direct pairs."""
+def deduplicate(table: pa.Table, cfg: DedupConfig) -> tuple[pa.Table, DedupCounts]:
+    """All steps in memory over one FINGERPRINT table: a decision for every document.
+
+    The pipeline runs the same steps over Parquet files, partition by
+    partition (``transforms.shard_jobs``); this is the same logic for a
+    single batch.
+    """
     n = table.num_rows
-    doc_ids = np.array(table.column("doc_id").to_pylist(), dtype=object)
-    hashes = np.array(table.column("exact_hash").to_pylist(), dtype=object)
-    is_kept = keeper == np.arange(n)
-    exact = ~is_kept & (hashes == hashes[keeper]) & pd.notna(hashes)
-
-    similarity = np.where(is_kept, np.nan, 1.0)
-    near = ~is_kept & ~exact
-    if near.any():
-        position = np.full(n, -1, dtype=np.int64)
-        position[survivors] = np.arange(len(survivors))
-        left, right = position[np.flatnonzero(near)], position[keeper[near]]
-        # Every near duplicate and its keeper passed exact dedup, so both have rows.
-        similarity[near] = estimated_jaccard(signatures[left], signatures[right])
-        # A near duplicate verified directly against its keeper reports the
-        # similarity that decided it (exact Jaccard near the threshold).
-        for doc in np.flatnonzero(near):
-            pair = (min(doc, keeper[doc]), max(doc, keeper[doc]))
-            if pair in edges:
-                similarity[doc] = edges[pair]
-
-    cluster_size = np.bincount(keeper, minlength=n)[keeper]
-    status = np.where(is_kept, "kept", np.where(exact, "exact_duplicate", "near_duplicate"))
-    return pa.table(
-        {
-            "doc_id": pa.array(doc_ids, pa.string()),
-            "status": pa.array(status, pa.string()),
-            "duplicate_of": pa.array(np.where(is_kept, None, doc_ids[keeper]), pa.string()),
-            "similarity": pa.array(similarity, pa.float32(), from_pandas=True),
-            "dup_cluster_id": pa.array(doc_ids[keeper], pa.string()),
-            "dup_cluster_size": pa.array(cluster_size, pa.int32()),
-        },
-        schema=DECISION_SCHEMA,
+    if not cfg.enabled or n == 0:
+        return complete_decisions(table.column("doc_id"), DECISION_SCHEMA.empty_table()), (
+            DedupCounts.of(n, DECISION_SCHEMA.empty_table(), 0, 0)
+        )
+    info = table.select(RANK_COLUMNS)
+    exact = exact_duplicate_pairs(info)
+    with_signature = table.filter(pc.is_valid(table.column("signature")))
+    keys = with_signature.column("doc_key").to_numpy()
+    bands = band_table(
+        keys, signature_matrix(with_signature.column("signature"), cfg.num_perm), cfg
     )
+    pairs = candidate_pairs(bands, exclude=exact[0])
+    signatures_of, canonical_of = table_lookups(table, cfg.num_perm)
+    verified, similarity = verify_pairs(
+        pairs,
+        signatures_of,
+        cfg.threshold,
+        exact_jaccard_from_texts(canonical_of, cfg.ngram_size),
+    )
+    decisions = resolve_clusters(info, exact, verified, similarity, signatures_of)
+    counts = DedupCounts.of(n, decisions, len(pairs), len(verified))
+    return complete_decisions(table.column("doc_id"), decisions), counts

@@ -1,22 +1,23 @@
-"""Per-shard half of deduplication: canonical form, exact hash and MinHash signature.
+"""Per-shard half of deduplication: canonical form, exact hash, MinHash signature and bands.
 
-It runs inside each shard's job so that the cross-shard step
-(``transforms.dedup.deduplicate``) reads only small fixed-size columns.
+It runs inside each shard's job so that the cross-shard steps
+(``transforms.dedup_jobs``) read only small fixed-size columns.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.canonical import canonical_form, exact_hash
 from transforms.config import DedupConfig
-from transforms.dedup import DEDUP_INPUT_SCHEMA
+from transforms.dedup import FINGERPRINT_SCHEMA, band_table, doc_keys, signature_matrix
 from transforms.minhash import signatures
 
 
 def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) -> pa.Table:
-    """DEDUP_INPUT_SCHEMA rows for ``records`` (cleaned RECORD_SCHEMA rows).
+    """FINGERPRINT_SCHEMA rows for ``records`` (cleaned RECORD_SCHEMA rows).
 
     A document whose canonical form is empty (no letter or digit) gets no hash
     and no signature: it has nothing to be matched on and is never a duplicate.
@@ -29,9 +30,11 @@ def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) ->
     flat = pa.array(matrix.reshape(-1), pa.uint32())
     offsets = pa.array(np.arange(0, matrix.size + 1, cfg.num_perm, dtype=np.int32))
     signature = pa.ListArray.from_arrays(offsets, flat, mask=pa.array(~has_words))
+    doc_ids = records.column("doc_id").to_pylist()
     return pa.table(
         {
             "doc_id": records.column("doc_id"),
+            "doc_key": doc_keys(doc_ids),
             "exact_hash": pa.array([exact_hash(c) if c else None for c in canonical], pa.string()),
             "signature": signature,
             "content_chars": pa.array([len(c) for c in canonical], pa.int32()),
@@ -40,5 +43,12 @@ def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) ->
             "priority": pa.array(np.full(records.num_rows, priority, dtype=np.int8)),
             "canonical": pa.array(canonical, pa.string()),
         },
-        schema=DEDUP_INPUT_SCHEMA,
+        schema=FINGERPRINT_SCHEMA,
     )
+
+
+def fingerprint_bands(fingerprints: pa.Table, cfg: DedupConfig) -> pa.Table:
+    """BAND_SCHEMA rows of every document that has a signature."""
+    matched = fingerprints.filter(pc.is_valid(fingerprints.column("signature")))
+    matrix = signature_matrix(matched.column("signature"), cfg.num_perm)
+    return band_table(matched.column("doc_key").to_numpy(), matrix, cfg)

@@ -12,8 +12,8 @@ Work folder of a run::
     shards/<shard_id>/rejected.parquet       rejected by extract or the filters
     shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, order)
     shards/<shard_id>/prepared.json          counts per stage
-    dedup/<shard_id>.parquet                 dedup decisions for that shard's records
-    dedup/dedup.json                         dedup counts
+    shards/<shard_id>/bands/<p>.parquet      LSH band keys of partition p
+    dedup/...                                the cross-shard steps (transforms.dedup_jobs)
     final/data/part-<shard_id>-NNNNN.parquet        kept documents, ready to publish
     final/rejected/part-<shard_id>-NNNNN.parquet    every rejected record
     final/<shard_id>.json                    rows written
@@ -27,14 +27,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.config import PipelineConfig
-from transforms.dedup import DECISION_SCHEMA, DEDUP_INPUT_SCHEMA, deduplicate
+from transforms.dedup import band_partitions, complete_decisions
+from transforms.dedup_jobs import band_partition_path
 from transforms.extract import extract_file
-from transforms.fingerprint import fingerprint_batch
+from transforms.fingerprint import fingerprint_bands, fingerprint_batch
 from transforms.html_strip import strip_html_batch
 from transforms.inputs import Shard
 from transforms.normalize import normalize_batch
@@ -87,6 +87,9 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
 
     started = time.perf_counter()
     fingerprints = fingerprint_batch(filtered.kept, cfg.dedup)
+    bands = fingerprint_bands(fingerprints, cfg.dedup)
+    for partition, rows in band_partitions(bands, cfg.run.dedup_partitions).items():
+        write_table(rows, band_partition_path(work_dir, shard.shard_id, partition))
     fingerprint_seconds = time.perf_counter() - started
 
     rejected = pa.concat_tables([r.rejected for r in (extracted, stripped, normalized, filtered)])
@@ -107,66 +110,6 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
         summary,
     )
     return summary
-
-
-def _canonical_reader(combined: pa.Table, work_dir: Path) -> Callable[[np.ndarray], list[str]]:
-    """Canonical texts of rows of ``combined``, read from their shards only when asked for."""
-
-    def canonical_texts(rows: np.ndarray) -> list[str]:
-        wanted = combined.select(["doc_id", "shard_id"]).take(pa.array(rows, pa.int64()))
-        found: dict[str, str] = {}
-        for shard_id in pc.unique(wanted.column("shard_id")).to_pylist():
-            path = work_dir / "shards" / shard_id / "fingerprints.parquet"
-            table = read_table(path, columns=["doc_id", "canonical"])
-            hits = table.filter(pc.is_in(table.column("doc_id"), wanted.column("doc_id")))
-            found.update(
-                zip(
-                    hits.column("doc_id").to_pylist(),
-                    hits.column("canonical").to_pylist(),
-                    strict=True,
-                )
-            )
-        return [found[doc_id] for doc_id in wanted.column("doc_id").to_pylist()]
-
-    return canonical_texts
-
-
-def deduplicate_shards(shard_ids: list[str], work_dir: Path, cfg: PipelineConfig) -> Path:
-    """Decide duplicates over every shard of the run; write one decisions file per shard."""
-    started = time.perf_counter()
-    columns = [name for name in DEDUP_INPUT_SCHEMA.names if name != "canonical"]
-    tables = []
-    for shard_id in shard_ids:
-        path = work_dir / "shards" / shard_id / "fingerprints.parquet"
-        table = read_table(path, columns=columns)
-        tables.append(table.append_column("shard_id", pa.array([shard_id] * table.num_rows)))
-    combined = pa.concat_tables(tables) if tables else None
-    folder = work_dir / "dedup"
-    if combined is None or combined.num_rows == 0:
-        decisions = DECISION_SCHEMA.empty_table().append_column(
-            "shard_id", pa.array([], pa.string())
-        )
-        dedup_counts: dict[str, int] = {}
-    else:
-        decided, counts = deduplicate(
-            combined.drop_columns(["shard_id"]), cfg.dedup, _canonical_reader(combined, work_dir)
-        )
-        decisions = decided.append_column("shard_id", combined.column("shard_id"))
-        dedup_counts = counts.to_dict()
-    for shard_id in shard_ids:
-        mine = decisions.filter(pc.equal(decisions.column("shard_id"), shard_id))
-        write_table(mine.drop_columns(["shard_id"]), folder / f"{shard_id}.parquet")
-
-    status = decisions.column("status")
-    stage = StageCounts(stage="dedup", input=decisions.num_rows)
-    stage.kept = pc.sum(pc.equal(status, "kept")).as_py() or 0
-    for reason in ("exact_duplicate", "near_duplicate"):
-        found = pc.sum(pc.equal(status, reason)).as_py() or 0
-        if found:
-            stage.rejected[reason] = found
-    stage.extra.update({k: v for k, v in dedup_counts.items() if k not in ("documents", "kept")})
-    stage.seconds = time.perf_counter() - started
-    return write_json({"stages": {"dedup": stage.check().to_dict()}}, folder / "dedup.json")
 
 
 def _duplicate_rejections(records: pa.Table, decisions: pa.Table) -> pa.Table:
@@ -200,7 +143,9 @@ def finish_shard(
     """Apply the dedup decisions, segment the kept documents, write final Parquet parts."""
     folder = work_dir / "shards" / shard_id
     records = read_table(folder / "records.parquet")
-    decisions = read_table(work_dir / "dedup" / f"{shard_id}.parquet")
+    decisions = complete_decisions(
+        records.column("doc_id"), read_table(work_dir / "dedup" / f"{shard_id}.parquet")
+    )
 
     kept_ids = decisions.filter(pc.equal(decisions.column("status"), "kept"))
     kept = records.join(

@@ -5,16 +5,18 @@ import pytest
 
 from transforms.config import DedupConfig
 from transforms.dedup import (
+    BAND_SCHEMA,
     UNCERTAIN_MARGIN,
-    band_hashes,
-    best_of_groups,
+    band_partitions,
     candidate_pairs,
+    complete_decisions,
     connected_components,
     deduplicate,
-    exact_groups,
+    doc_keys,
+    exact_duplicate_pairs,
     verify_pairs,
 )
-from transforms.fingerprint import fingerprint_batch
+from transforms.fingerprint import fingerprint_bands, fingerprint_batch
 from transforms.schema import RECORD_SCHEMA, table_from_rows
 
 STORY = (
@@ -116,10 +118,10 @@ def test_exact_duplicate_of_a_near_duplicate_points_at_the_final_keeper():
 
 def test_decisions_do_not_depend_on_row_order():
     rows = [
-        {"text": STORY, "doc_id": "x", "record": 0},
-        {"text": STORY[:-6], "doc_id": "y", "record": 1},
-        {"text": OTHER, "doc_id": "z", "record": 2},
-        {"text": OTHER + "。", "doc_id": "w", "record": 3},
+        {"text": STORY, "doc_id": "a1", "record": 0},
+        {"text": STORY[:-6], "doc_id": "b2", "record": 1},
+        {"text": OTHER, "doc_id": "c3", "record": 2},
+        {"text": OTHER + "。", "doc_id": "e4", "record": 3},
     ]
     forward, _ = decide(rows)
     backward, _ = decide(rows[::-1])
@@ -136,43 +138,89 @@ def test_disabled_dedup_keeps_everything():
     assert {r["status"] for r in result.values()} == {"kept"}
 
 
-def test_exact_groups_give_null_hashes_their_own_group():
-    labels = exact_groups(["a", None, "a", None, "b"])
-    assert labels[0] == labels[2]
-    assert len({labels[1], labels[3], labels[0], labels[4]}) == 4
+def test_exact_duplicate_pairs_keep_the_best_ranked_and_skip_missing_hashes():
+    table = fingerprint_batch(
+        records([{"text": STORY}, {"text": "……"}, {"text": STORY + "！"}, {"text": "——"}]),
+        DedupConfig(),
+    )
+    duplicates, keepers = exact_duplicate_pairs(
+        table.select(
+            [
+                "doc_key",
+                "doc_id",
+                "exact_hash",
+                "priority",
+                "content_chars",
+                "source_path",
+                "source_record",
+            ]
+        )
+    )
+    assert duplicates.tolist() == doc_keys(["d2"]).tolist()
+    assert keepers.tolist() == doc_keys(["d0"]).tolist()
 
 
-def test_best_of_groups_picks_lowest_rank():
-    labels = np.array([0, 1, 0, 1, 2])
-    rank = np.array([3, 0, 1, 4, 2])
-    assert best_of_groups(labels, rank).tolist() == [2, 1, 2, 1, 4]
+def bands_of(keys, band_values):
+    return pa.table(
+        {
+            "band_key": np.array(band_values, dtype=np.uint64),
+            "doc_key": np.array(keys, dtype=np.int64),
+        },
+        schema=BAND_SCHEMA,
+    )
 
 
 def test_candidate_pairs_come_from_shared_bands_only():
-    bands = np.array([[1, 10], [1, 11], [2, 12], [3, 12], [4, 13]], dtype=np.uint64)
+    bands = bands_of([0, 1, 2, 3, 4, 0, 1, 2, 3, 4], [1, 1, 2, 3, 4, 10, 11, 12, 12, 13])
     assert candidate_pairs(bands).tolist() == [[0, 1], [2, 3]]
 
 
+def test_excluded_documents_make_no_pairs():
+    bands = bands_of([0, 1, 2], [5, 5, 5])
+    assert candidate_pairs(bands, exclude=np.array([1])).tolist() == [[0, 2]]
+
+
 def test_large_bucket_yields_star_and_chain_not_all_pairs():
-    bands = np.zeros((40, 1), dtype=np.uint64)
-    pairs = candidate_pairs(bands)
+    pairs = candidate_pairs(bands_of(list(range(40)), [7] * 40))
     assert len(pairs) == 39 + 38
     assert connected_components(40, pairs).max() == 0
 
 
+def test_band_partitions_keep_every_row_and_colliding_keys_together():
+    bands = bands_of(list(range(100)), [i % 13 for i in range(100)])
+    parts = band_partitions(bands, 4)
+    assert sum(t.num_rows for t in parts.values()) == 100
+    for p, table in parts.items():
+        assert all(k % 4 == p for k in table.column("band_key").to_pylist())
+
+
 def test_banding_makes_a_high_similarity_pair_a_candidate():
     cfg = DedupConfig()
-    sig = fingerprint_batch(records([{"text": STORY}, {"text": STORY[:-6]}]), cfg).column(
-        "signature"
-    )
-    matrix = np.array(sig.to_pylist(), dtype=np.uint32)
-    assert candidate_pairs(band_hashes(matrix, cfg.bands, cfg.rows)).tolist() == [[0, 1]]
+    table = fingerprint_batch(records([{"text": STORY}, {"text": STORY[:-6]}]), cfg)
+    assert candidate_pairs(fingerprint_bands(table, cfg)).tolist() == [
+        sorted(doc_keys(["d0", "d1"]).tolist())
+    ]
 
 
 def test_verify_pairs_applies_the_threshold():
     sig = np.array([[1, 2, 3, 4], [1, 2, 3, 9], [7, 8, 9, 9]], dtype=np.uint32)
-    kept, sims = verify_pairs(sig, np.array([[0, 1], [0, 2]]), threshold=0.75)
+    kept, sims = verify_pairs(np.array([[0, 1], [0, 2]]), lambda keys: sig[keys], threshold=0.75)
     assert kept.tolist() == [[0, 1]] and sims.tolist() == [0.75]
+
+
+def test_complete_decisions_keep_documents_without_a_decision_alone():
+    cfg = DedupConfig()
+    decisions, _ = deduplicate(
+        fingerprint_batch(records([{"text": STORY}, {"text": STORY}]), cfg), cfg
+    )
+    only_dups = decisions.filter(pa.compute.not_equal(decisions.column("status"), "kept"))
+    full = complete_decisions(pa.array(["d0", "d1", "d7"]), only_dups).to_pylist()
+    assert {r["doc_id"]: r["status"] for r in full} == {
+        "d1": "exact_duplicate",
+        "d0": "kept",
+        "d7": "kept",
+    }
+    assert next(r for r in full if r["doc_id"] == "d7")["dup_cluster_size"] == 1
 
 
 def test_connected_components_join_chains():
@@ -210,9 +258,8 @@ def test_pairs_near_the_threshold_are_decided_by_exact_jaccard():
             chars[pos] = "〇"
         variant = "".join(chars)
         table = fingerprint_batch(records([{"text": base}, {"text": variant}]), cfg)
-        texts = table.column("canonical").to_pylist()
-        truth = _true_jaccard(*texts)
-        decisions, _ = deduplicate(table, cfg, lambda rows, t=texts: [t[r] for r in rows])
+        truth = _true_jaccard(*table.column("canonical").to_pylist())
+        decisions, _ = deduplicate(table, cfg)
         rows = decisions.to_pylist()
         if truth >= cfg.threshold:
             assert rows[1]["status"] == "near_duplicate", truth
@@ -236,6 +283,8 @@ def test_verify_pairs_uses_exact_jaccard_only_near_the_threshold():
         asked.extend(pairs.tolist())
         return np.full(len(pairs), 0.85)
 
-    kept, sims = verify_pairs(sig, np.array([[0, 1], [0, 2]]), threshold=0.8, exact_jaccard=exact)
+    kept, sims = verify_pairs(
+        np.array([[0, 1], [0, 2]]), lambda keys: sig[keys], threshold=0.8, exact_jaccard=exact
+    )
     assert asked == [[0, 1]]  # estimate 0.8 is uncertain; 0.0 is clearly not a duplicate
     assert kept.tolist() == [[0, 1]] and sims.tolist() == [0.85]

@@ -1,0 +1,193 @@
+"""The cross-shard dedup steps as jobs over the run's Parquet files.
+
+``transforms.dedup`` holds the logic; these jobs feed it from and to disk so
+that no step holds more than one partition of bands, the small columns of the
+documents that share a hash, and the documents of candidate pairs:
+
+1. ``find_exact_duplicates``: ``dedup/exact.parquet`` (duplicate, keeper).
+2. ``find_candidate_pairs`` for each band partition (independent: run them in
+   parallel): ``dedup/pairs/<p>.parquet``.
+3. ``resolve_duplicates``: verifies the pairs, forms clusters and writes
+   ``dedup/<shard_id>.parquet`` (decisions of that shard's documents that are
+   in a cluster of two or more) and ``dedup/dedup.json``.
+
+Each shard's prepare job left ``shards/<id>/fingerprints.parquet`` and
+``shards/<id>/bands/<p>.parquet``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.config import PipelineConfig
+from transforms.dedup import (
+    DECISION_SCHEMA,
+    PAIR_SCHEMA,
+    RANK_COLUMNS,
+    DedupCounts,
+    candidate_pairs,
+    exact_duplicate_pairs,
+    exact_jaccard_from_texts,
+    involved_keys,
+    resolve_clusters,
+    shared_hashes,
+    signature_matrix,
+    verify_pairs,
+)
+from transforms.parquet_io import read_json, read_table, write_json, write_table
+from transforms.stage import StageCounts
+
+EXACT_SCHEMA = pa.schema(
+    [
+        pa.field("duplicate", pa.int64(), nullable=False),
+        pa.field("keeper", pa.int64(), nullable=False),
+    ]
+)
+
+
+def _fingerprints(work_dir: Path, shard_id: str) -> Path:
+    return work_dir / "shards" / shard_id / "fingerprints.parquet"
+
+
+def band_partition_path(work_dir: Path, shard_id: str, partition: int) -> Path:
+    return work_dir / "shards" / shard_id / "bands" / f"{partition:04d}.parquet"
+
+
+def _read_matching(
+    work_dir: Path, shard_ids: list[str], columns: list[str], column: str, values: pa.Array
+) -> pa.Table:
+    """Rows of every shard's fingerprints whose ``column`` is in ``values``, with ``shard_id``."""
+    found = []
+    for shard_id in shard_ids:
+        table = read_table(_fingerprints(work_dir, shard_id), columns=columns)
+        table = table.filter(pc.is_in(table.column(column), values))
+        found.append(
+            table.append_column("shard_id", pa.array([shard_id] * table.num_rows, pa.string()))
+        )
+    if not found:
+        return pa.table({name: [] for name in [*columns, "shard_id"]})
+    return pa.concat_tables(found)
+
+
+def _by_key(table: pa.Table, keys: np.ndarray) -> pa.Table:
+    """``table`` rows in the order of the sorted unique ``keys``; every key must be there."""
+    table = table.take(pc.sort_indices(table, sort_keys=[("doc_key", "ascending")]))
+    if not np.array_equal(table.column("doc_key").to_numpy(), keys):
+        raise ValueError("fingerprints are missing for some documents of candidate pairs")
+    return table
+
+
+def _record_seconds(path: Path, started: float) -> None:
+    write_json({"seconds": time.perf_counter() - started}, path.with_suffix(".json"))
+
+
+def find_exact_duplicates(shard_ids: list[str], work_dir: Path) -> Path:
+    started = time.perf_counter()
+    hashes = pa.concat_tables(
+        [read_table(_fingerprints(work_dir, s), columns=["exact_hash"]) for s in shard_ids]
+    )
+    shared = shared_hashes(hashes)
+    info = _read_matching(work_dir, shard_ids, RANK_COLUMNS, "exact_hash", shared)
+    duplicate, keeper = exact_duplicate_pairs(info.drop_columns(["shard_id"]))
+    table = pa.table({"duplicate": duplicate, "keeper": keeper}, schema=EXACT_SCHEMA)
+    destination = write_table(table, work_dir / "dedup" / "exact.parquet")
+    _record_seconds(destination, started)
+    return destination
+
+
+def _exact_pairs(work_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    table = read_table(work_dir / "dedup" / "exact.parquet")
+    return table.column("duplicate").to_numpy(), table.column("keeper").to_numpy()
+
+
+def find_candidate_pairs(partition: int, shard_ids: list[str], work_dir: Path) -> Path:
+    started = time.perf_counter()
+    paths = [band_partition_path(work_dir, s, partition) for s in shard_ids]
+    bands = [read_table(p) for p in paths if p.exists()]
+    destination = work_dir / "dedup" / "pairs" / f"{partition:04d}.parquet"
+    pairs = np.empty((0, 2), dtype=np.int64)
+    if bands:
+        exclude = np.sort(_exact_pairs(work_dir)[0])
+        pairs = candidate_pairs(pa.concat_tables(bands), exclude=exclude)
+    table = pa.table({"left": pairs[:, 0], "right": pairs[:, 1]}, schema=PAIR_SCHEMA)
+    write_table(table, destination)
+    _record_seconds(destination, started)
+    return destination
+
+
+def _lookups(work_dir: Path, shard_ids: list[str], cfg: PipelineConfig):
+    def signatures_of(keys: np.ndarray) -> np.ndarray:
+        found = _read_matching(
+            work_dir, shard_ids, ["doc_key", "signature"], "doc_key", pa.array(keys)
+        )
+        return signature_matrix(_by_key(found, keys).column("signature"), cfg.dedup.num_perm)
+
+    def canonical_of(keys: np.ndarray) -> list[str]:
+        found = _read_matching(
+            work_dir, shard_ids, ["doc_key", "canonical"], "doc_key", pa.array(keys)
+        )
+        return _by_key(found, keys).column("canonical").to_pylist()
+
+    return signatures_of, canonical_of
+
+
+def resolve_duplicates(
+    shard_ids: list[str], partitions: int, work_dir: Path, cfg: PipelineConfig
+) -> Path:
+    started = time.perf_counter()
+    folder = work_dir / "dedup"
+    pairs_files = [folder / "pairs" / f"{p:04d}.parquet" for p in range(partitions)]
+    all_pairs = pa.concat_tables(
+        [read_table(p) for p in pairs_files if p.exists()] or [PAIR_SCHEMA.empty_table()]
+    )
+    pairs = np.unique(
+        np.column_stack(
+            [all_pairs.column("left").to_numpy(), all_pairs.column("right").to_numpy()]
+        ),
+        axis=0,
+    ).reshape(-1, 2)
+    signatures_of, canonical_of = _lookups(work_dir, shard_ids, cfg)
+    verified, similarity = verify_pairs(
+        pairs,
+        signatures_of,
+        cfg.dedup.threshold,
+        exact_jaccard_from_texts(canonical_of, cfg.dedup.ngram_size),
+    )
+    exact = _exact_pairs(work_dir)
+    nodes = involved_keys(exact, verified)
+    info = _read_matching(work_dir, shard_ids, RANK_COLUMNS, "doc_key", pa.array(nodes))
+    decisions = resolve_clusters(
+        info.drop_columns(["shard_id"]), exact, verified, similarity, signatures_of
+    )
+    owner = info.select(["doc_id", "shard_id"])
+    decisions = decisions.join(owner, "doc_id", join_type="inner")
+    for shard_id in shard_ids:
+        mine = decisions.filter(pc.equal(decisions.column("shard_id"), shard_id))
+        write_table(mine.select(DECISION_SCHEMA.names), folder / f"{shard_id}.parquet")
+
+    documents = sum(
+        read_json(work_dir / "shards" / s / "prepared.json")["stages"]["filter"]["kept"]
+        for s in shard_ids
+    )
+    counts = DedupCounts.of(documents, decisions, len(pairs), len(verified))
+    stage = StageCounts(stage="dedup", input=documents, kept=counts.kept)
+    for reason, found in (
+        ("exact_duplicate", counts.exact_duplicates),
+        ("near_duplicate", counts.near_duplicates),
+    ):
+        if found:
+            stage.rejected[reason] = found
+    stage.extra.update(
+        {k: v for k, v in counts.to_dict().items() if k not in ("documents", "kept")}
+    )
+    # Summed job time of every dedup step (the pair jobs may have run in parallel).
+    earlier = [folder / "exact.json", *(f.with_suffix(".json") for f in pairs_files)]
+    stage.seconds = (
+        time.perf_counter() - started + sum(read_json(f)["seconds"] for f in earlier if f.exists())
+    )
+    return write_json({"stages": {"dedup": stage.check().to_dict()}}, folder / "dedup.json")
