@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["rjieba", "jieba"],
         help=f"word segmenter for --words (default: {d.segment.word_segmenter})",
     )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="after a killed run with the same inputs and settings, redo only its unfinished work",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     return parser
 
@@ -176,10 +181,14 @@ def command_run(args: argparse.Namespace) -> int:
     from flows.prefect_env import configure_prefect_environment
 
     configure_prefect_environment()
+    from flows.lock import OutputLocked, output_lock
     from flows.pipeline import run_pipeline
 
     try:
-        stats = run_pipeline(config)
+        with output_lock(config.output):
+            stats = run_pipeline(config, resume=args.resume)
+    except OutputLocked as err:
+        return _fail(str(err), status=1)
     except Exception as err:  # the run failed: say what in one line, keep the traceback
         log = _write_error_log(config.output)
         return _fail(f"run failed: {type(err).__name__}: {err} (traceback in {log})", status=1)

@@ -26,11 +26,14 @@ from transforms.config import PipelineConfig
 from transforms.dedup_jobs import find_candidate_pairs, find_exact_duplicates, resolve_duplicates
 from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
 from transforms.parquet_io import write_json
-from transforms.shard_jobs import (
-    finish_shard,
-    lineage_for,
-    prepare_shard,
-    run_summary,
+from transforms.shard_jobs import finish_shard, lineage_for, prepare_shard, run_key, run_summary
+from transforms.work_layout import (
+    exact_marker,
+    final_dir,
+    finished_marker,
+    pairs_marker,
+    prepared_marker,
+    resolved_marker,
 )
 
 WORK_DIR_NAME = ".work"
@@ -40,34 +43,46 @@ def pipeline_version() -> str:
     return version("zhclean")
 
 
+def _unless_done(marker: Path, job, *args: Any) -> Path:
+    """Run ``job`` in a worker unless its summary ``marker`` exists (a resumed run)."""
+    if marker.exists():
+        return marker
+    return in_worker(job, *args)
+
+
 # Retries cover transient I/O (a network filesystem hiccup); a deterministic
 # error fails the same way again quickly.
 @task(name="prepare-shard", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def prepare_shard_task(shard: Shard, work_dir: Path, config: PipelineConfig) -> Path:
-    return in_worker(prepare_shard, shard, work_dir, config)
+    return _unless_done(
+        prepared_marker(work_dir, shard.shard_id), prepare_shard, shard, work_dir, config
+    )
 
 
 @task(name="exact-duplicates", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def exact_duplicates_task(shard_ids: list[str], work_dir: Path) -> Path:
-    return in_worker(find_exact_duplicates, shard_ids, work_dir)
+    return _unless_done(exact_marker(work_dir), find_exact_duplicates, shard_ids, work_dir)
 
 
 @task(name="candidate-pairs", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def candidate_pairs_task(partition: int, shard_ids: list[str], work_dir: Path) -> Path:
-    return in_worker(find_candidate_pairs, partition, shard_ids, work_dir)
+    marker = pairs_marker(work_dir, partition)
+    return _unless_done(marker, find_candidate_pairs, partition, shard_ids, work_dir)
 
 
 @task(name="resolve-duplicates", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def resolve_duplicates_task(shard_ids: list[str], work_dir: Path, config: PipelineConfig) -> Path:
     partitions = config.run.dedup_partitions
-    return in_worker(resolve_duplicates, shard_ids, partitions, work_dir, config)
+    marker = resolved_marker(work_dir)
+    return _unless_done(marker, resolve_duplicates, shard_ids, partitions, work_dir, config)
 
 
 @task(name="finish-shard", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def finish_shard_task(
     shard_id: str, work_dir: Path, config: PipelineConfig, lineage: dict[str, Any]
 ) -> Path:
-    return in_worker(finish_shard, shard_id, work_dir, config, lineage)
+    marker = finished_marker(work_dir, shard_id)
+    return _unless_done(marker, finish_shard, shard_id, work_dir, config, lineage)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -81,7 +96,7 @@ def publish(work_dir: Path, output: Path, stats: dict[str, Any]) -> Path:
     Each folder is replaced by a rename, so a reader sees the old or the new
     folder, never a mix; the old one is removed only after the swap.
     """
-    final = work_dir / "final"
+    final = final_dir(work_dir)
     for name in ("data", "rejected"):
         staged = final / name
         staged.mkdir(parents=True, exist_ok=True)
@@ -134,17 +149,28 @@ def _skipped(discovery: Discovery) -> list[dict[str, str]]:
 
 
 @flow(name="zhclean", log_prints=False)
-def clean_corpus(config: PipelineConfig) -> dict[str, Any]:
-    """Clean every input into ``config.output``: kept documents, rejected documents, stats.json."""
+def clean_corpus(config: PipelineConfig, resume: bool = False) -> dict[str, Any]:
+    """Clean every input into ``config.output``: kept documents, rejected documents, stats.json.
+
+    With ``resume``, the jobs that a killed run with the same inputs and
+    settings finished are not done again; without it, such leftovers are
+    discarded and the run starts afresh.
+    """
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     run_id = _current_run_id()
     output = config.output.resolve()
-    work_dir = output / WORK_DIR_NAME / run_id
 
     discovery = discover_inputs(config.inputs, exclude=output)
     shards = plan_shards(discovery.files, config.run.shard_max_bytes)
     shard_ids = [s.shard_id for s in shards]
+    work_dir = output / WORK_DIR_NAME / run_key(shards, config)
+    if not resume:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    resumed = {
+        "prepare": sum(prepared_marker(work_dir, sid).exists() for sid in shard_ids),
+        "finish": sum(finished_marker(work_dir, sid).exists() for sid in shard_ids),
+    }
 
     for future in [prepare_shard_task.submit(s, work_dir, config) for s in shards]:
         future.result()
@@ -167,6 +193,7 @@ def clean_corpus(config: PipelineConfig) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - started, 3),
         **run_summary(work_dir, shard_ids),
         "skipped_inputs": _skipped(discovery),
+        "resumed_shards": resumed,
         "config": config.model_dump(mode="json"),
     }
     publish_task(work_dir, output, stats)
@@ -178,7 +205,7 @@ def clean_corpus(config: PipelineConfig) -> dict[str, Any]:
     return stats
 
 
-def run_pipeline(config: PipelineConfig) -> dict[str, Any]:
+def run_pipeline(config: PipelineConfig, resume: bool = False) -> dict[str, Any]:
     """Run the flow with ``config.run`` worker processes; return the run's stats.
 
     The thread pool lets that many shard tasks be in flight at once; each
@@ -187,4 +214,4 @@ def run_pipeline(config: PipelineConfig) -> dict[str, Any]:
     workers = config.run.resolved_workers()
     runner = ThreadPoolTaskRunner(max_workers=workers)
     with worker_pool(workers):
-        return clean_corpus.with_options(task_runner=runner)(config)
+        return clean_corpus.with_options(task_runner=runner)(config, resume)

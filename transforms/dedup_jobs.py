@@ -41,6 +41,17 @@ from transforms.dedup import (
 )
 from transforms.parquet_io import read_json, read_table, write_json, write_table
 from transforms.stage import StageCounts
+from transforms.work_layout import (
+    band_partition_path,
+    decisions_path,
+    exact_marker,
+    exact_path,
+    fingerprints_path,
+    pairs_marker,
+    pairs_path,
+    prepared_marker,
+    resolved_marker,
+)
 
 EXACT_SCHEMA = pa.schema(
     [
@@ -50,21 +61,13 @@ EXACT_SCHEMA = pa.schema(
 )
 
 
-def _fingerprints(work_dir: Path, shard_id: str) -> Path:
-    return work_dir / "shards" / shard_id / "fingerprints.parquet"
-
-
-def band_partition_path(work_dir: Path, shard_id: str, partition: int) -> Path:
-    return work_dir / "shards" / shard_id / "bands" / f"{partition:04d}.parquet"
-
-
 def _read_matching(
     work_dir: Path, shard_ids: list[str], columns: list[str], column: str, values: pa.Array
 ) -> pa.Table:
     """Rows of every shard's fingerprints whose ``column`` is in ``values``, with ``shard_id``."""
     found = []
     for shard_id in shard_ids:
-        table = read_table(_fingerprints(work_dir, shard_id), columns=columns)
+        table = read_table(fingerprints_path(work_dir, shard_id), columns=columns)
         table = table.filter(pc.is_in(table.column(column), values))
         found.append(
             table.append_column("shard_id", pa.array([shard_id] * table.num_rows, pa.string()))
@@ -82,26 +85,26 @@ def _by_key(table: pa.Table, keys: np.ndarray) -> pa.Table:
     return table
 
 
-def _record_seconds(path: Path, started: float) -> None:
-    write_json({"seconds": time.perf_counter() - started}, path.with_suffix(".json"))
+def _record_seconds(marker: Path, started: float) -> None:
+    write_json({"seconds": time.perf_counter() - started}, marker)
 
 
 def find_exact_duplicates(shard_ids: list[str], work_dir: Path) -> Path:
     started = time.perf_counter()
     hashes = pa.concat_tables(
-        [read_table(_fingerprints(work_dir, s), columns=["exact_hash"]) for s in shard_ids]
+        [read_table(fingerprints_path(work_dir, s), columns=["exact_hash"]) for s in shard_ids]
     )
     shared = shared_hashes(hashes)
     info = _read_matching(work_dir, shard_ids, RANK_COLUMNS, "exact_hash", shared)
     duplicate, keeper = exact_duplicate_pairs(info.drop_columns(["shard_id"]))
     table = pa.table({"duplicate": duplicate, "keeper": keeper}, schema=EXACT_SCHEMA)
-    destination = write_table(table, work_dir / "dedup" / "exact.parquet")
-    _record_seconds(destination, started)
-    return destination
+    write_table(table, exact_path(work_dir))
+    _record_seconds(exact_marker(work_dir), started)
+    return exact_marker(work_dir)
 
 
 def _exact_pairs(work_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    table = read_table(work_dir / "dedup" / "exact.parquet")
+    table = read_table(exact_path(work_dir))
     return table.column("duplicate").to_numpy(), table.column("keeper").to_numpy()
 
 
@@ -109,15 +112,14 @@ def find_candidate_pairs(partition: int, shard_ids: list[str], work_dir: Path) -
     started = time.perf_counter()
     paths = [band_partition_path(work_dir, s, partition) for s in shard_ids]
     bands = [read_table(p) for p in paths if p.exists()]
-    destination = work_dir / "dedup" / "pairs" / f"{partition:04d}.parquet"
     pairs = np.empty((0, 2), dtype=np.int64)
     if bands:
         exclude = np.sort(_exact_pairs(work_dir)[0])
         pairs = candidate_pairs(pa.concat_tables(bands), exclude=exclude)
     table = pa.table({"left": pairs[:, 0], "right": pairs[:, 1]}, schema=PAIR_SCHEMA)
-    write_table(table, destination)
-    _record_seconds(destination, started)
-    return destination
+    write_table(table, pairs_path(work_dir, partition))
+    _record_seconds(pairs_marker(work_dir, partition), started)
+    return pairs_marker(work_dir, partition)
 
 
 def _lookups(work_dir: Path, shard_ids: list[str], cfg: PipelineConfig):
@@ -140,8 +142,7 @@ def resolve_duplicates(
     shard_ids: list[str], partitions: int, work_dir: Path, cfg: PipelineConfig
 ) -> Path:
     started = time.perf_counter()
-    folder = work_dir / "dedup"
-    pairs_files = [folder / "pairs" / f"{p:04d}.parquet" for p in range(partitions)]
+    pairs_files = [pairs_path(work_dir, p) for p in range(partitions)]
     all_pairs = pa.concat_tables(
         [read_table(p) for p in pairs_files if p.exists()] or [PAIR_SCHEMA.empty_table()]
     )
@@ -168,11 +169,10 @@ def resolve_duplicates(
     decisions = decisions.join(owner, "doc_id", join_type="inner")
     for shard_id in shard_ids:
         mine = decisions.filter(pc.equal(decisions.column("shard_id"), shard_id))
-        write_table(mine.select(DECISION_SCHEMA.names), folder / f"{shard_id}.parquet")
+        write_table(mine.select(DECISION_SCHEMA.names), decisions_path(work_dir, shard_id))
 
     documents = sum(
-        read_json(work_dir / "shards" / s / "prepared.json")["stages"]["filter"]["kept"]
-        for s in shard_ids
+        read_json(prepared_marker(work_dir, s))["stages"]["filter"]["kept"] for s in shard_ids
     )
     counts = DedupCounts.of(documents, decisions, len(pairs), len(verified))
     stage = StageCounts(stage="dedup", input=documents, kept=counts.kept)
@@ -186,8 +186,8 @@ def resolve_duplicates(
         {k: v for k, v in counts.to_dict().items() if k not in ("documents", "kept")}
     )
     # Summed job time of every dedup step (the pair jobs may have run in parallel).
-    earlier = [folder / "exact.json", *(f.with_suffix(".json") for f in pairs_files)]
+    earlier = [exact_marker(work_dir), *(pairs_marker(work_dir, p) for p in range(partitions))]
     stage.seconds = (
         time.perf_counter() - started + sum(read_json(f)["seconds"] for f in earlier if f.exists())
     )
-    return write_json({"stages": {"dedup": stage.check().to_dict()}}, folder / "dedup.json")
+    return write_json({"stages": {"dedup": stage.check().to_dict()}}, resolved_marker(work_dir))

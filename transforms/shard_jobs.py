@@ -6,21 +6,12 @@ in worker processes or on a Dask cluster alike.  Each writes its outputs
 atomically and writes its ``*.json`` summary last: a job whose summary exists
 finished completely.
 
-Work folder of a run::
-
-    shards/<shard_id>/records.parquet        cleaned records that passed the filters
-    shards/<shard_id>/rejected.parquet       rejected by extract or the filters
-    shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, order)
-    shards/<shard_id>/prepared.json          counts per stage
-    shards/<shard_id>/bands/<p>.parquet      LSH band keys of partition p
-    dedup/...                                the cross-shard steps (transforms.dedup_jobs)
-    final/data/part-<shard_id>-NNNNN.parquet        kept documents, ready to publish
-    final/rejected/part-<shard_id>-NNNNN.parquet    every rejected record
-    final/<shard_id>.json                    rows written
+The files they read and write are listed in ``transforms.work_layout``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -32,7 +23,6 @@ import pyarrow.compute as pc
 
 from transforms.config import PipelineConfig
 from transforms.dedup import band_partitions, complete_decisions
-from transforms.dedup_jobs import band_partition_path
 from transforms.extract import extract_file
 from transforms.fingerprint import fingerprint_bands, fingerprint_batch
 from transforms.html_strip import strip_html_batch
@@ -49,8 +39,27 @@ from transforms.schema import (
 )
 from transforms.segment import segment_batch
 from transforms.stage import StageCounts, StageResult, rejection_rows
+from transforms.work_layout import (
+    band_partition_path,
+    decisions_path,
+    final_dir,
+    finished_marker,
+    prepared_marker,
+    resolved_marker,
+    shard_dir,
+)
 
 STAGES = ("extract", "html_strip", "normalize", "filter", "dedup", "segment", "write")
+
+
+def run_key(shards: list[Shard], cfg: PipelineConfig) -> str:
+    """Names the work folder of a run: the same inputs and settings give the same folder.
+
+    So a run started again with ``--resume`` finds the jobs its killed
+    predecessor finished (their summary files) and redoes only the rest.
+    """
+    parts = [cfg.config_hash, str(cfg.run.dedup_partitions), *(s.shard_id for s in shards)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def _timed(stage: Callable[..., StageResult], *args: Any) -> StageResult:
@@ -78,8 +87,8 @@ def _extract_shard(shard: Shard, cfg: PipelineConfig) -> StageResult:
 
 def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     """Extract, strip HTML, normalize, filter and fingerprint one shard; return its summary path."""
-    folder = work_dir / "shards" / shard.shard_id
-    summary = folder / "prepared.json"
+    folder = shard_dir(work_dir, shard.shard_id)
+    summary = prepared_marker(work_dir, shard.shard_id)
     extracted = _extract_shard(shard, cfg)
     stripped = _timed(strip_html_batch, extracted.kept, cfg.html)
     normalized = _timed(normalize_batch, stripped.kept, cfg.normalize)
@@ -141,10 +150,10 @@ def finish_shard(
     shard_id: str, work_dir: Path, cfg: PipelineConfig, lineage: dict[str, Any]
 ) -> Path:
     """Apply the dedup decisions, segment the kept documents, write final Parquet parts."""
-    folder = work_dir / "shards" / shard_id
+    folder = shard_dir(work_dir, shard_id)
     records = read_table(folder / "records.parquet")
     decisions = complete_decisions(
-        records.column("doc_id"), read_table(work_dir / "dedup" / f"{shard_id}.parquet")
+        records.column("doc_id"), read_table(decisions_path(work_dir, shard_id))
     )
 
     kept_ids = decisions.filter(pc.equal(decisions.column("status"), "kept"))
@@ -162,7 +171,7 @@ def finish_shard(
     rejected = pa.concat_tables(
         [read_table(folder / "rejected.parquet"), _duplicate_rejections(records, decisions)]
     )
-    out = work_dir / "final"
+    out = final_dir(work_dir)
     data_parts = write_parts(
         with_lineage(segmented, lineage, KEPT_SCHEMA),
         out / "data",
@@ -189,7 +198,7 @@ def finish_shard(
             "rejected_rows": rejected.num_rows,
             "stages": {"segment": segment_counts.to_dict(), "write": write_stage.to_dict()},
         },
-        out / f"{shard_id}.json",
+        finished_marker(work_dir, shard_id),
     )
 
 
@@ -210,8 +219,8 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
     kept_rows = rejected_rows = 0
     input_bytes = files = 0
     for shard_id in shard_ids:
-        prepared = read_json(work_dir / "shards" / shard_id / "prepared.json")
-        finished = read_json(work_dir / "final" / f"{shard_id}.json")
+        prepared = read_json(prepared_marker(work_dir, shard_id))
+        finished = read_json(finished_marker(work_dir, shard_id))
         input_bytes += prepared["input_bytes"]
         files += len(prepared["files"])
         for name, data in {**prepared["stages"], **finished["stages"]}.items():
@@ -219,7 +228,7 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
         stages["dedup"].seconds += prepared.get("fingerprint_seconds", 0.0)
         kept_rows += finished["kept_rows"]
         rejected_rows += finished["rejected_rows"]
-    dedup_path = work_dir / "dedup" / "dedup.json"
+    dedup_path = resolved_marker(work_dir)
     if dedup_path.exists():
         stages["dedup"].merge(
             StageCounts.from_dict("dedup", read_json(dedup_path)["stages"]["dedup"])
