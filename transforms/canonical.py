@@ -4,34 +4,52 @@ Two news documents are the same story when they say the same words, whatever
 their punctuation, spacing, character width, case or script.  The canonical
 form drops all of that so that exact hashing and MinHash compare words only:
 
-1. script: text detected as traditional is converted with OpenCC ``tw2sp``
-   (phrase level, so Taiwan vocabulary such as 軟體 and 程式 meets 软件 and
-   程序); every other text goes through character-level ``t2s``, which leaves
-   simplified text essentially unchanged.  ``tw2sp`` is never applied to
-   simplified text because it rewrites it (文件 and 程序 change).
-2. NFKC (width and compatibility forms) and case folding.
-3. Everything that is not a letter or a digit (punctuation, symbols,
-   whitespace, underscores) is removed.
+1. Phrase-level script folding for Taiwan text: a text detected as
+   traditional (more than ``TRADITIONAL_CHANGED_SHARE`` of its Han characters
+   are ones OpenCC's ``t2s`` changes) that is written in Taiwan's standard
+   forms is converted with OpenCC ``tw2sp``, so that Taiwan vocabulary such as
+   軟體 and 程式 meets 软件 and 程序.  ``tw2sp`` rewrites mainland vocabulary
+   (文件 becomes 文档), so it is never applied to simplified text, nor to
+   traditional text that keeps mainland vocabulary: such text (a character-level
+   conversion, or Hong Kong text) uses forms Taiwan does not (爲, 裏, 着: OpenCC's
+   ``t2tw`` changes them), and gets character-level folding only.
+2. Character by character, through one precomputed table over code points:
+   character-level ``t2s`` (so a stray traditional character in simplified
+   text folds too), NFKC (width and compatibility forms), case folding, and
+   only letters and digits kept (``str.isalnum``): punctuation, symbols,
+   whitespace and underscores are removed.
 
-Markup is gone before this runs: the canonical form is taken from the cleaned
-text.  The written ``text`` column keeps its script and punctuation.
+Step 2 runs over a whole batch in one numpy pass, and OpenCC runs only on the
+texts detected as traditional, which is what makes the canonical form cheap
+enough for millions of documents.  Markup is gone before this runs: the
+canonical form is taken from the cleaned text.  The written ``text`` column
+keeps its script and punctuation.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import itertools
 import unicodedata
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
 
-_NOT_WORD = re.compile(r"[\W_]+")
-
-# Above this share of Han characters changed by t2s, a text is traditional.
-# Simplified news changes in well under 1% of characters (ambiguous
-# characters such as 乾, 著), traditional news in 20-40%.
+# Above this share of Han characters that t2s changes, a text is traditional.
+# Simplified news has well under 1% of them (ambiguous characters such as 乾
+# and 著), traditional news 20-40%.
 TRADITIONAL_CHANGED_SHARE = 0.05
+# A traditional text is Taiwan text when at most this share of its Han
+# characters are forms Taiwan's standard does not use.  Character-level
+# conversions of mainland text have 0.4-1.5% of them, Taiwan text none.
+NON_TAIWAN_FORMS_SHARE = 0.001
+
+# Code points at or above this are private use, tags and variation selectors:
+# none of them is a letter or digit worth matching on.
+_TABLE_LIMIT = 0x40000
+_EXPANDS = np.uint32(0xFFFFFFFF)  # marks characters whose folded form is several characters
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 
 
 @cache
@@ -41,46 +59,178 @@ def _converter(config: str):
     return opencc.OpenCC(config)
 
 
-def _han_mask(codepoints: np.ndarray) -> np.ndarray:
-    return ((codepoints >= 0x4E00) & (codepoints <= 0x9FFF)) | (
-        (codepoints >= 0x3400) & (codepoints <= 0x4DBF)
+def _han_code_points() -> np.ndarray:
+    return np.concatenate([np.arange(lo, hi + 1, dtype=np.uint32) for lo, hi in _HAN_RANGES])
+
+
+@cache
+def _character_t2s() -> np.ndarray:
+    """``t2s[cp]``: the simplified form of each Han character (itself when t2s keeps it).
+
+    Every Han character goes through OpenCC ``t2s`` on its own line, so only
+    its character-level mapping applies, never a phrase across neighbours.
+    """
+    table = np.arange(_TABLE_LIMIT, dtype=np.uint32)
+    han = _han_code_points()
+    converted = _converter("t2s").convert("\n".join(chr(cp) for cp in han)).split("\n")
+    for cp, simple in zip(han.tolist(), converted, strict=True):
+        if len(simple) == 1 and ord(simple) != cp:
+            table[cp] = ord(simple)
+    return table
+
+
+@cache
+def _fold_table(script: bool = True) -> tuple[np.ndarray, dict[int, str]]:
+    """Per code point: (character-level t2s if ``script``), NFKC, casefold, letters and digits only.
+
+    ``table[cp]`` is the folded character, 0 when nothing is left, and
+    ``_EXPANDS`` when several characters are (``㎡`` gives ``m2``), with the
+    text in ``expansions``.  Built once per process (about 0.2 s): only
+    characters that are not letters or digits, or that t2s, NFKC or case
+    folding change, are looked at one by one.
+    """
+    base = _character_t2s() if script else np.arange(_TABLE_LIMIT, dtype=np.uint32)
+    table = base.copy()
+    expansions: dict[int, str] = {}
+    for cp in range(_TABLE_LIMIT):
+        char = chr(int(base[cp]))
+        if not unicodedata.decomposition(char) and char.casefold() == char:
+            if not char.isalnum():
+                table[cp] = 0
+            continue
+        folded = unicodedata.normalize("NFKC", char).casefold()
+        word = "".join(c for c in folded if c.isalnum())
+        if len(word) == 1:
+            table[cp] = ord(word)
+        elif word:
+            table[cp] = _EXPANDS
+            expansions[cp] = word
+        else:
+            table[cp] = 0
+    return table, expansions
+
+
+@cache
+def _changed_by_t2s() -> np.ndarray:
+    """Boolean mask over code points: Han characters that t2s changes (traditional-only)."""
+    t2s = _character_t2s()
+    return t2s != np.arange(_TABLE_LIMIT, dtype=np.uint32)
+
+
+@cache
+def _non_taiwan_forms() -> np.ndarray:
+    """Boolean mask over code points: traditional forms that OpenCC ``t2tw`` changes (爲, 裏)."""
+    mask = np.zeros(_TABLE_LIMIT, dtype=bool)
+    han = _han_code_points()
+    converted = _converter("t2tw").convert("\n".join(chr(cp) for cp in han)).split("\n")
+    for cp, taiwan in zip(han.tolist(), converted, strict=True):
+        if taiwan != chr(cp):
+            mask[cp] = True
+    return mask
+
+
+def _lookup(table: np.ndarray, cps: np.ndarray, outside: int) -> np.ndarray:
+    out = np.full(cps.shape, outside, dtype=table.dtype)
+    inside = cps < _TABLE_LIMIT
+    out[inside] = table[cps[inside]]
+    return out
+
+
+def _bounds(texts: Sequence[str]) -> np.ndarray:
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(
+        np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), out=bounds[1:]
     )
+    return bounds
 
 
-def _codepoints(text: str) -> np.ndarray:
+def _per_text(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many positions of ``mask`` are true within each text."""
+    before = np.zeros(len(mask) + 1, dtype=np.int64)
+    np.cumsum(mask, out=before[1:])
+    return np.diff(before[bounds])
+
+
+def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def traditional_share(text: str, simplified: str) -> float:
-    """Share of the Han characters of ``text`` that t2s changed (``simplified`` = t2s(text))."""
-    original = _codepoints(text)
-    han = int(_han_mask(original).sum())
-    if han == 0:
-        return 0.0
-    converted = _codepoints(simplified)
-    if converted.size != original.size:
-        # t2s phrase rules changed the length; compare character sets instead.
-        changed = len(set(text) - set(simplified))
-        return min(1.0, changed / han)
-    return float(((original != converted) & _han_mask(original)).sum()) / han
+def _is_han(cps: np.ndarray) -> np.ndarray:
+    mask = np.zeros(cps.shape, dtype=bool)
+    for lo, hi in _HAN_RANGES:
+        mask |= (cps >= lo) & (cps <= hi)
+    return mask
+
+
+def script_shares(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per text, the shares of its Han characters that are traditional, and non-Taiwan forms."""
+    cps = _code_points("".join(texts))
+    bounds = _bounds(texts)
+    han = np.maximum(_per_text(_is_han(cps), bounds), 1)
+    traditional = _per_text(_lookup(_changed_by_t2s(), cps, False), bounds) / han
+    non_taiwan = _per_text(_lookup(_non_taiwan_forms(), cps, False), bounds) / han
+    return traditional, non_taiwan
 
 
 def is_traditional(text: str) -> bool:
-    return traditional_share(text, _converter("t2s").convert(text)) > TRADITIONAL_CHANGED_SHARE
+    return bool(script_shares([text])[0][0] > TRADITIONAL_CHANGED_SHARE)
+
+
+def is_taiwan_text(traditional: np.ndarray, non_taiwan: np.ndarray) -> np.ndarray:
+    return (traditional > TRADITIONAL_CHANGED_SHARE) & (non_taiwan <= NON_TAIWAN_FORMS_SHARE)
+
+
+def fold_phrases(texts: Sequence[str]) -> list[str]:
+    """Taiwan texts go through OpenCC ``tw2sp``; the others are unchanged (see step 1)."""
+    taiwan = is_taiwan_text(*script_shares(texts))
+    if not taiwan.any():
+        return list(texts)
+    tw2sp = _converter("tw2sp")
+    return [tw2sp.convert(t) if tw else t for t, tw in zip(texts, taiwan, strict=True)]
 
 
 def fold_script(text: str) -> str:
     """Simplified-script text with Taiwan vocabulary folded, for matching only."""
-    simplified = _converter("t2s").convert(text)
-    if traditional_share(text, simplified) > TRADITIONAL_CHANGED_SHARE:
-        return _converter("tw2sp").convert(text)
-    return simplified
+    folded = fold_phrases([text])[0]
+    table = _character_t2s()
+    return "".join(chr(table[ord(c)]) if ord(c) < _TABLE_LIMIT else c for c in folded)
+
+
+def _fold_by_char(text: str, script: bool) -> str:
+    table, expansions = _fold_table(script)
+    out = []
+    for char in text:
+        cp = ord(char)
+        mapped = int(table[cp]) if cp < _TABLE_LIMIT else 0
+        if mapped == _EXPANDS:
+            out.append(expansions[cp])
+        elif mapped:
+            out.append(chr(mapped))
+    return "".join(out)
+
+
+def canonical_batch(texts: Sequence[str], fold_traditional: bool = True) -> list[str]:
+    """The canonical form of every text (steps 1 and 2 above) in one vectorised pass."""
+    if fold_traditional:
+        texts = fold_phrases(texts)
+    table, _ = _fold_table(fold_traditional)
+    cps = _code_points("".join(texts))
+    mapped = _lookup(table, cps, 0)
+    expands = mapped == _EXPANDS
+    keep = (mapped != 0) & ~expands
+    bounds = _bounds(texts)
+    kept_before = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    folded = mapped[keep].tobytes().decode("utf-32-le")
+    out = [folded[a:b] for a, b in itertools.pairwise(kept_before[bounds])]
+    for i in np.flatnonzero(_per_text(expands, bounds)):
+        # Rare (ligatures, squared units): those texts take the per-character path.
+        out[i] = _fold_by_char(texts[i], fold_traditional)
+    return out
 
 
 def canonical_form(text: str, fold_traditional: bool = True) -> str:
-    if fold_traditional:
-        text = fold_script(text)
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return canonical_batch([text], fold_traditional)[0]
 
 
 def exact_hash(canonical: str) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.canonical import canonical_form, exact_hash
+from transforms.canonical import canonical_batch, exact_hash
 from transforms.config import DedupConfig
 from transforms.dedup import FINGERPRINT_SCHEMA, band_table, doc_keys, signature_matrix
 from transforms.minhash import signatures
@@ -22,9 +22,7 @@ def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) ->
     A document whose canonical form is empty (no letter or digit) gets no hash
     and no signature: it has nothing to be matched on and is never a duplicate.
     """
-    canonical = [
-        canonical_form(text, cfg.fold_script) for text in records.column("text").to_pylist()
-    ]
+    canonical = canonical_batch(records.column("text").to_pylist(), cfg.fold_script)
     matrix = signatures(canonical, cfg.ngram_size, cfg.num_perm, cfg.seed)
     has_words = np.fromiter((bool(c) for c in canonical), dtype=bool, count=len(canonical))
     flat = pa.array(matrix.reshape(-1), pa.uint32())

@@ -13,30 +13,53 @@ what will be written.  The first failing rule gives the reason:
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from transforms.config import FilterConfig
 from transforms.stage import StageResult, split_by_mask
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_SPACE = re.compile(r"\s")
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+_SPACES = np.array(sorted(cp for cp in range(0x3001) if chr(cp).isspace()), dtype=np.uint32)
+
+
+def chinese_ratios(texts: Sequence[str]) -> np.ndarray:
+    """Per text, Han characters as a share of the non-space characters (0.0 if there are none).
+
+    One numpy pass over the code points of the whole batch.
+    """
+    cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    han = np.zeros(cps.shape, dtype=bool)
+    for lo, hi in _HAN_RANGES:
+        han |= (cps >= lo) & (cps <= hi)
+    visible = ~np.isin(cps, _SPACES)
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=bounds[1:])
+
+    def per_text(mask: np.ndarray) -> np.ndarray:
+        before = np.zeros(len(mask) + 1, dtype=np.int64)
+        np.cumsum(mask, out=before[1:])
+        return np.diff(before[bounds])
+
+    shown = per_text(visible)
+    return np.where(shown > 0, per_text(han) / np.maximum(shown, 1), 0.0)
 
 
 def chinese_ratio(text: str) -> float:
-    """Han characters as a share of the non-space characters (0.0 for an empty text)."""
-    visible = len(text) - len(_SPACE.findall(text))
-    return len(_HAN.findall(text)) / visible if visible else 0.0
+    return float(chinese_ratios([text])[0])
 
 
-def rejection_reason(text: str, cfg: FilterConfig) -> tuple[str, str] | None:
-    """(reason, detail) for a text the filters reject, or None to keep it."""
+def rejection_reason(text: str, cfg: FilterConfig, ratio: float) -> tuple[str, str] | None:
+    """(reason, detail) for a text the filters reject, or None to keep it.
+
+    ``ratio`` is the text's ``chinese_ratio`` (computed for the whole batch at once).
+    """
     if not text.strip():
         return "empty", "no text left after cleaning"
     if len(text) < cfg.min_chars:
         return "too_short", f"{len(text)} characters, minimum is {cfg.min_chars}"
-    ratio = chinese_ratio(text)
     if ratio < cfg.min_chinese_ratio:
         return (
             "low_chinese_ratio",
@@ -46,7 +69,9 @@ def rejection_reason(text: str, cfg: FilterConfig) -> tuple[str, str] | None:
 
 
 def filter_batch(records: pa.Table, cfg: FilterConfig) -> StageResult:
-    verdicts = [rejection_reason(text, cfg) for text in records.column("text").to_pylist()]
+    texts = records.column("text").to_pylist()
+    ratios = chinese_ratios(texts)
+    verdicts = [rejection_reason(t, cfg, r) for t, r in zip(texts, ratios, strict=True)]
     return split_by_mask(
         records,
         keep=[v is None for v in verdicts],

@@ -1,5 +1,7 @@
+import pytest
+
 from transforms.config import FilterConfig
-from transforms.quality_filter import chinese_ratio, filter_batch
+from transforms.quality_filter import chinese_ratio, chinese_ratios, filter_batch
 from transforms.schema import RECORD_SCHEMA, table_from_rows
 
 LONG = "社区是疫情防控的最前线，约四百万名社区工作者夜以继日，奋战在寻常巷陌，守护着人民家园。" * 4
@@ -49,3 +51,19 @@ def test_chinese_ratio_ignores_spaces():
     assert chinese_ratio("中文 中文") == 1.0
     assert chinese_ratio("") == 0.0
     assert chinese_ratio("中a") == 0.5
+
+
+def test_batch_ratios_equal_the_regex_definition():
+    import random
+    import re
+
+    han = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+    rng = random.Random(0)
+    alphabet = [0x20, 0x3000, 0xA0, 0x0A, 0x2028, 0x41, 0x4E00, 0x9FFF, 0x20000, 0xFF0C]
+    texts = [
+        "".join(chr(rng.choice(alphabet)) for _ in range(rng.randrange(20))) for _ in range(500)
+    ]
+    for text, ratio in zip(texts, chinese_ratios(texts), strict=True):
+        visible = len(text) - len(re.findall(r"\s", text))
+        expected = len(han.findall(text)) / visible if visible else 0.0
+        assert ratio == pytest.approx(expected)
