@@ -37,8 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components as _scipy_components
 
 from transforms.config import DedupConfig
 from transforms.minhash import estimated_jaccard, shingle_hashes
@@ -282,6 +280,10 @@ def _jaccard(left: np.ndarray, right: np.ndarray) -> float:
 
 def connected_components(n: int, edges: np.ndarray) -> np.ndarray:
     """Component label of each of ``n`` nodes joined by ``edges`` (pairs of node indices)."""
+    # Imported here: shard workers, which never cluster, skip loading scipy.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as _scipy_components
+
     if n == 0:
         return np.empty(0, dtype=np.int64)
     graph = coo_matrix(

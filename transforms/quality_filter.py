@@ -22,7 +22,8 @@ from transforms.config import FilterConfig
 from transforms.stage import StageResult, split_by_mask
 
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
-_SPACES = np.array(sorted(cp for cp in range(0x3001) if chr(cp).isspace()), dtype=np.uint32)
+# Every whitespace character is below U+3001 (U+3000 is the last one).
+_IS_SPACE = np.array([chr(cp).isspace() for cp in range(0x3001)], dtype=bool)
 
 
 def chinese_ratios(texts: Sequence[str]) -> np.ndarray:
@@ -34,7 +35,9 @@ def chinese_ratios(texts: Sequence[str]) -> np.ndarray:
     han = np.zeros(cps.shape, dtype=bool)
     for lo, hi in _HAN_RANGES:
         han |= (cps >= lo) & (cps <= hi)
-    visible = ~np.isin(cps, _SPACES)
+    visible = np.ones(cps.shape, dtype=bool)
+    low = cps < len(_IS_SPACE)
+    visible[low] = ~_IS_SPACE[cps[low]]
     bounds = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in texts], out=bounds[1:])
 

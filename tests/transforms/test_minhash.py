@@ -70,3 +70,20 @@ def test_estimated_jaccard_tracks_true_jaccard():
     true = len(a & b) / len(a | b)
     sig = signatures([base, edited], 5, 256, 1)
     assert abs(float(estimated_jaccard(sig[0], sig[1])) - true) < 0.1
+
+
+@pytest.mark.parametrize("num_perm,seed", [(128, 1), (256, 42), (7, 0)])
+def test_permutations_are_datasketchs_own(num_perm, seed):
+    from transforms.minhash import permutations
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours_a, ours_b = permutations(num_perm, seed)
+    np.testing.assert_array_equal(ours_a, a)
+    np.testing.assert_array_equal(ours_b, b)
+
+
+def test_batches_larger_than_one_block_give_the_same_signatures():
+    long_texts = [TEXTS[0] * 300, "", TEXTS[1] * 400, TEXTS[4]] * 30
+    together = signatures(long_texts, 5, 128, 1)
+    for text, row in zip(long_texts[:4], together[:4], strict=True):
+        np.testing.assert_array_equal(row, datasketch_signature(text))
