@@ -6,6 +6,7 @@ import pytest
 from transforms.config import DedupConfig
 from transforms.dedup import (
     BAND_SCHEMA,
+    RANK_COLUMNS,
     UNCERTAIN_MARGIN,
     band_partitions,
     candidate_pairs,
@@ -143,19 +144,7 @@ def test_exact_duplicate_pairs_keep_the_best_ranked_and_skip_missing_hashes():
         records([{"text": STORY}, {"text": "……"}, {"text": STORY + "！"}, {"text": "——"}]),
         DedupConfig(),
     )
-    duplicates, keepers = exact_duplicate_pairs(
-        table.select(
-            [
-                "doc_key",
-                "doc_id",
-                "exact_hash",
-                "priority",
-                "content_chars",
-                "source_path",
-                "source_record",
-            ]
-        )
-    )
+    duplicates, keepers = exact_duplicate_pairs(table.select(RANK_COLUMNS))
     assert duplicates.tolist() == doc_keys(["d2"]).tolist()
     assert keepers.tolist() == doc_keys(["d0"]).tolist()
 
