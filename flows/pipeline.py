@@ -26,7 +26,14 @@ from transforms.config import PipelineConfig
 from transforms.dedup_jobs import find_candidate_pairs, find_exact_duplicates, resolve_duplicates
 from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
 from transforms.parquet_io import write_json
-from transforms.shard_jobs import finish_shard, lineage_for, prepare_shard, run_key, run_summary
+from transforms.shard_jobs import (
+    finish_shard,
+    lineage_for,
+    prepare_shard,
+    run_key,
+    run_summary,
+    warm_up,
+)
 from transforms.work_layout import (
     exact_marker,
     final_dir,
@@ -213,5 +220,5 @@ def run_pipeline(config: PipelineConfig, resume: bool = False) -> dict[str, Any]
     """
     workers = config.run.resolved_workers()
     runner = ThreadPoolTaskRunner(max_workers=workers)
-    with worker_pool(workers):
+    with worker_pool(workers, warm_up):
         return clean_corpus.with_options(task_runner=runner)(config, resume)

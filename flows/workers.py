@@ -25,13 +25,24 @@ _pool: ProcessPoolExecutor | None = None
 
 
 @contextmanager
-def worker_pool(workers: int) -> Iterator[None]:
-    """Run shard jobs in ``workers`` processes inside this block (in-process when 1)."""
+def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> Iterator[None]:
+    """Run shard jobs in ``workers`` processes inside this block (in-process when 1).
+
+    ``warm_up`` runs once in every worker as soon as it starts, so that loading
+    modules and tables overlaps with whatever the caller does next (Prefect's
+    server start-up takes seconds).
+    """
     global _pool
     if workers <= 1:
         yield
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=warm_up,
+    )
+    for _ in range(workers):
+        pool.submit(int)  # start every worker now; initializer runs in each
     _pool = pool
     try:
         yield

@@ -62,6 +62,18 @@ def run_key(shards: list[Shard], cfg: PipelineConfig) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def warm_up() -> None:
+    """Load what every shard job needs (modules, lookup tables, converters) in this process.
+
+    Called once in each worker process while Prefect's server starts, so that
+    the first shard does not pay for it.
+    """
+    from transforms.canonical import _fold_table, _non_taiwan_forms
+
+    _fold_table(True)
+    _non_taiwan_forms()
+
+
 def _timed(stage: Callable[..., StageResult], *args: Any) -> StageResult:
     started = time.perf_counter()
     result = stage(*args)
