@@ -7,21 +7,64 @@ flow's process and hand their job, a function of ``transforms.shard_jobs``
 with paths for arguments, to a pool of plain worker processes that never
 import Prefect.  Workers are spawned, not forked: forking a process that runs
 Prefect's threads and event loop can deadlock.
+
+A worker that dies (killed, out of memory) breaks the whole pool; the pool is
+then replaced and the jobs that were running raise ``WorkerLost``, which the
+Prefect tasks retry.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+
+class WorkerLost(RuntimeError):
+    """A worker process died while running a job; running the job again may succeed."""
+
+
+class _Pool:
+    def __init__(self, workers: int, warm_up: Callable[[], None] | None) -> None:
+        self.workers = workers
+        self.warm_up = warm_up
+        self._lock = threading.Lock()
+        self.executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=self.warm_up,
+        )
+        for _ in range(self.workers):
+            executor.submit(int)  # start every worker now; the initializer runs in each
+        return executor
+
+    def run(self, job: Callable[..., T], *args: Any) -> T:
+        executor = self.executor
+        try:
+            return executor.submit(job, *args).result()
+        except BrokenProcessPool as err:
+            with self._lock:
+                if self.executor is executor:  # the first job to notice replaces the pool
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    self.executor = self._start()
+            raise WorkerLost(f"a worker process died while running {job.__name__}") from err
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
 # The pool of the run in progress.  Module state because Prefect tasks cannot
 # take a process pool as a parameter; ``worker_pool`` sets and clears it.
-_pool: ProcessPoolExecutor | None = None
+_pool: _Pool | None = None
 
 
 @contextmanager
@@ -36,23 +79,17 @@ def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> Iter
     if workers <= 1:
         yield
         return
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=warm_up,
-    )
-    for _ in range(workers):
-        pool.submit(int)  # start every worker now; initializer runs in each
+    pool = _Pool(workers, warm_up)
     _pool = pool
     try:
         yield
     finally:
         _pool = None
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
 
 
 def in_worker(job: Callable[..., T], *args: Any) -> T:
     """Run ``job(*args)`` in a worker process if a pool is active, else here."""
     if _pool is None:
         return job(*args)
-    return _pool.submit(job, *args).result()
+    return _pool.run(job, *args)

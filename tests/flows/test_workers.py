@@ -19,3 +19,26 @@ def test_job_errors_reach_the_caller():
 
     with worker_pool(2), pytest.raises(ZeroDivisionError):
         in_worker(divmod, 1, 0)
+
+
+def _die_once(marker: str) -> int:
+    import signal
+    from pathlib import Path
+
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("died")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()
+
+
+def test_a_killed_worker_raises_worker_lost_and_the_pool_recovers(tmp_path):
+    import pytest
+
+    from flows.workers import WorkerLost
+
+    with worker_pool(2):
+        with pytest.raises(WorkerLost, match="_die_once"):
+            in_worker(_die_once, str(tmp_path / "marker"))
+        # The same job again, as a Prefect retry would run it, succeeds on a new pool.
+        assert in_worker(_die_once, str(tmp_path / "marker")) != os.getpid()
