@@ -229,6 +229,12 @@ def canonical_batch(texts: Sequence[str], fold_traditional: bool = True) -> list
     return out
 
 
+def load_tables() -> None:
+    """Build this process's lookup tables now rather than on the first batch."""
+    _fold_table(True)
+    _non_taiwan_forms()
+
+
 def canonical_form(text: str, fold_traditional: bool = True) -> str:
     return canonical_batch([text], fold_traditional)[0]
 

@@ -68,10 +68,9 @@ def warm_up() -> None:
     Called once in each worker process while Prefect's server starts, so that
     the first shard does not pay for it.
     """
-    from transforms.canonical import _fold_table, _non_taiwan_forms
+    from transforms.canonical import load_tables
 
-    _fold_table(True)
-    _non_taiwan_forms()
+    load_tables()
 
 
 def _timed(stage: Callable[..., StageResult], *args: Any) -> StageResult:
