@@ -57,14 +57,16 @@ conversions above.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import chain
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from transforms.config import NormalizeConfig
@@ -169,7 +171,6 @@ TRANSLATE_TABLE: dict[int, str | None] = build_translate_table(chain.from_iterab
 
 # ---------------------------------------------------------------- rules 5-6: spaces, paragraphs
 
-_LINE_BREAK_RUN_RE = re.compile(r" *\n[ \n]*")
 _SPACE_RUN_RE = re.compile(r" {2,}")
 
 # ---------------------------------------------------------------- rule 4: punctuation
@@ -193,7 +194,10 @@ _ASCII_PAREN_RUN_RE = re.compile(r"(?:\([^()（）\n]*\))+")
 # scans for quickly; the neighbours are checked in ``_fullwidth_punctuation``
 # (a leading lookbehind on a class of ideographs would be tried at every
 # position, 5x slower on news text).
-_ASCII_PUNCTUATION_RE = re.compile(r"(?:[,;:]|[?!]{1,3}) ?")
+# Written as one leading character class (the second and third "?!" only after
+# a "?!"): the regex engine then skips ahead by that class, 4x faster on news
+# text than the equivalent "(?:[,;:]|[?!]{1,3}) ?".
+_ASCII_PUNCTUATION_RE = re.compile(r"[,;:?!](?:(?<=[?!])[?!]{0,2})? ?")
 _BEFORE_PUNCTUATION_RE = re.compile(f"[{HAN}{CHINESE_CLOSING}]")
 # After: a Han character, opening Chinese punctuation or a digit ("通知,2月3日":
 # a number after Chinese text starts a new clause; "1,000" has a digit before,
@@ -270,17 +274,66 @@ def traditional_to_simplified(text: str) -> str:
 # ---------------------------------------------------------------- the whole
 
 
+_MULTIPLE = np.uint32(0xFFFFFFFF)  # the replacement is several characters
+
+
+@cache
+def _translate_array() -> np.ndarray:
+    """``TRANSLATE_TABLE`` as an array over every code point: replacement, 0 to delete."""
+    array = np.arange(0x110000, dtype=np.uint32)
+    for cp, replacement in TRANSLATE_TABLE.items():
+        if replacement is None:
+            array[cp] = 0
+        elif len(replacement) == 1:
+            array[cp] = ord(replacement)
+        else:
+            array[cp] = _MULTIPLE
+    array[0] = 0  # NUL is a control character (deleted) and also the array's "delete"
+    return array
+
+
+def translate_batch(texts: Sequence[str]) -> list[str]:
+    """Rules 1-3 (before NFC) for a whole batch in one numpy pass over its code points.
+
+    The same result as ``text.translate(TRANSLATE_TABLE)`` per text, which is
+    slow on Chinese text: every character missing from the table costs a
+    dictionary miss.  The few texts with a character that becomes several
+    (``㎡``) take ``str.translate``.
+    """
+    texts = [t.replace("\r\n", "\n") if "\r\n" in t else t for t in texts]
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    mapped = _translate_array()[cps]
+    multiple = mapped == _MULTIPLE
+    keep = (mapped != 0) & ~multiple
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=bounds[1:])
+    kept_before = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    joined = mapped[keep].tobytes().decode("utf-32-le", "surrogatepass")
+    out = [joined[a:b] for a, b in itertools.pairwise(kept_before[bounds])]
+    multiple_before = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(multiple, out=multiple_before[1:])
+    for i in np.flatnonzero(np.diff(multiple_before[bounds])):
+        out[i] = texts[i].translate(TRANSLATE_TABLE)
+    return out
+
+
 def normalize_text(text: str, cfg: NormalizeConfig = _DEFAULT_CONFIG) -> str:
     """``text`` with rules 1-7 of the module docstring applied; pure and idempotent.
 
     Returns ``""`` when nothing but whitespace and invisible characters was there.
     """
-    if "\r\n" in text:
-        text = text.replace("\r\n", "\n")
-    text = unicodedata.normalize("NFC", text.translate(TRANSLATE_TABLE))  # rules 1-3
+    return _normalize_translated(translate_batch([text])[0], cfg)
+
+
+def _normalize_translated(text: str, cfg: NormalizeConfig) -> str:
+    """Rules 1-7 for a text that rules 1-3's translation was already applied to."""
+    text = unicodedata.normalize("NFC", text)  # rules 1-3
     # Rules 5 and 6: spaces around line breaks and blank lines, then runs of spaces.
-    text = _LINE_BREAK_RUN_RE.sub("\n", text)
-    text = _SPACE_RUN_RE.sub(" ", text).strip(" \n")
+    # Splitting into lines is faster than a regex whose match may start anywhere.
+    text = "\n".join(line for line in (part.strip(" ") for part in text.split("\n")) if line)
+    if "  " in text:
+        text = _SPACE_RUN_RE.sub(" ", text)
     if cfg.fullwidth_punctuation_between_hanzi:
         text = fullwidth_punctuation_between_hanzi(text)
     if cfg.traditional_to_simplified:
@@ -308,8 +361,8 @@ def normalize_batch(records: pa.Table, cfg: NormalizeConfig) -> StageResult:
     titles: list[str | None] = records.column("title").to_pylist()
 
     changed = 0
-    for i, text in enumerate(texts):
-        normalized = normalize_text(text, cfg)
+    for i, (text, translated) in enumerate(zip(texts, translate_batch(texts), strict=True)):
+        normalized = _normalize_translated(translated, cfg)
         if normalized != text:
             texts[i] = normalized
             changed += 1

@@ -431,3 +431,17 @@ def test_batch_keeps_provenance_columns() -> None:
     result = normalize_batch(table, NormalizeConfig())
     for name in ("doc_id", "source_uri", "source_record", "source_sha256", "is_html"):
         assert result.kept.column(name).equals(table.column(name))
+
+
+def test_batch_translation_equals_str_translate_text_by_text():
+    import random
+
+    from transforms.normalize import TRANSLATE_TABLE, translate_batch
+
+    rng = random.Random(5)
+    pool = "中文，。Ａ１㎡①\u3000\xa0\u200b\r\n\r\t\x00\ud800﹐︐ｶﾞ\U000e0001abc "
+    texts = ["", "㎡", "a\r\nb", "\x00"] + [
+        "".join(rng.choice(pool) for _ in range(rng.randrange(30))) for _ in range(500)
+    ]
+    expected = [t.replace("\r\n", "\n").translate(TRANSLATE_TABLE) for t in texts]
+    assert translate_batch(texts) == expected
