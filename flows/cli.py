@@ -194,7 +194,10 @@ def command_run(args: argparse.Namespace) -> int:
         return _fail(f"run failed: {type(err).__name__}: {err} (traceback in {log})", status=1)
     if not args.quiet:
         print(_one_line_summary(stats, config))
-    return 0 if stats["documents"]["balanced"] else 1
+    for failure in stats["failed_shards"]:
+        files = ", ".join(failure["files"])
+        print(f"zhclean: error: shard failed ({files}): {failure['error']}", file=sys.stderr)
+    return 0 if stats["documents"]["balanced"] and not stats["failed_shards"] else 1
 
 
 def _write_error_log(output: Path) -> Path:

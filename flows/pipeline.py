@@ -155,6 +155,28 @@ def _skipped(discovery: Discovery) -> list[dict[str, str]]:
     return [{"path": s.path, "reason": s.reason} for s in discovery.skipped]
 
 
+def _prepare_all(shards: list[Shard], work_dir: Path, config: PipelineConfig) -> dict[str, Any]:
+    """Prepare every shard; a shard whose job still fails after its retries is left out.
+
+    Such an error is deterministic (a bug met by some input): the other shards
+    go on, and the failed shard's files are reported in ``failed_shards`` of
+    the run summary so that nothing is lost silently.  Its records were never
+    extracted, so the kept/rejected counts hold for the shards that ran.
+    """
+    futures = {s.shard_id: (s, prepare_shard_task.submit(s, work_dir, config)) for s in shards}
+    failed: dict[str, Any] = {}
+    for shard_id, (shard, future) in futures.items():
+        try:
+            future.result()
+        except Exception as err:  # reported in stats.json; the run goes on
+            failed[shard_id] = {
+                "shard_id": shard_id,
+                "files": [str(f.path) for f in shard.files],
+                "error": f"{type(err).__name__}: {err}",
+            }
+    return failed
+
+
 @flow(name="zhclean", log_prints=False)
 def clean_corpus(config: PipelineConfig, resume: bool = False) -> dict[str, Any]:
     """Clean every input into ``config.output``: kept documents, rejected documents, stats.json.
@@ -179,8 +201,8 @@ def clean_corpus(config: PipelineConfig, resume: bool = False) -> dict[str, Any]
         "finish": sum(finished_marker(work_dir, sid).exists() for sid in shard_ids),
     }
 
-    for future in [prepare_shard_task.submit(s, work_dir, config) for s in shards]:
-        future.result()
+    failed = _prepare_all(shards, work_dir, config)
+    shard_ids = [sid for sid in shard_ids if sid not in failed]
     exact_duplicates_task(shard_ids, work_dir)
     partitions = range(config.run.dedup_partitions)
     for future in [candidate_pairs_task.submit(p, shard_ids, work_dir) for p in partitions]:
@@ -201,6 +223,7 @@ def clean_corpus(config: PipelineConfig, resume: bool = False) -> dict[str, Any]
         **run_summary(work_dir, shard_ids),
         "skipped_inputs": _skipped(discovery),
         "resumed_shards": resumed,
+        "failed_shards": [failed[sid] for sid in sorted(failed)],
         "config": config.model_dump(mode="json"),
     }
     publish_task(work_dir, output, stats)

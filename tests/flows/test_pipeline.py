@@ -190,3 +190,32 @@ def test_command_line_run_is_quiet_and_independent_of_sharding(tmp_path, kept, r
         .reset_index(drop=True)
         .equals(rejected[columns].sort_values("doc_id").reset_index(drop=True))
     )
+
+
+def test_a_shard_that_keeps_failing_is_reported_and_the_others_are_published(
+    run_output, tmp_path, monkeypatch, capsys
+):
+    """A deterministic bug met by one file fails that shard only (after Prefect's retries)."""
+    import transforms.shard_jobs as shard_jobs
+    from flows.cli import main
+
+    real_extract = shard_jobs.extract_file
+
+    def extract_or_fail(path, root, cfg):
+        if path.name.startswith("001_"):
+            raise RuntimeError("injected bug")
+        return real_extract(path, root, cfg)
+
+    monkeypatch.setattr(shard_jobs, "extract_file", extract_or_fail)
+    output = tmp_path / "out"
+    args = ["run", str(SAMPLE), "-o", str(output), "--workers", "1", "--shard-max-mb", "0.001"]
+    assert main([*args, "--quiet"]) == 1
+    stats = json.loads((output / "stats.json").read_text(encoding="utf-8"))
+    assert [Path(f).name for f in stats["failed_shards"][0]["files"]] == [
+        "001_7449224e27af3ec5.txt"
+    ]
+    assert "RuntimeError: injected bug" in stats["failed_shards"][0]["error"]
+    # 001 held 6 records and the exact duplicate; 002's two near duplicates remain.
+    assert stats["documents"] == {"extracted": 13, "kept": 11, "rejected": 2, "balanced": True}
+    assert "shard failed" in capsys.readouterr().err
+    assert not set(pd.read_parquet(output / "data").source_path.str[:3]) & {"001"}
