@@ -107,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after a killed run with the same inputs and settings, redo only its unfinished work",
     )
-    run.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    run.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress display and no summary line (errors are still printed)",
+    )
     return parser
 
 
@@ -186,7 +191,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     try:
         with output_lock(config.output):
-            stats = run_pipeline(config, resume=args.resume)
+            stats = run_pipeline(config, resume=args.resume, show_progress=not args.quiet)
     except OutputLocked as err:
         return _fail(str(err), status=1)
     except Exception as err:  # the run failed: say what in one line, keep the traceback

@@ -19,13 +19,15 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
+from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.progress import StageProgress, run_progress
 from flows.workers import in_worker, worker_pool
 from transforms.config import PipelineConfig
 from transforms.dedup_jobs import find_candidate_pairs, find_exact_duplicates, resolve_duplicates
 from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
-from transforms.parquet_io import write_json
+from transforms.parquet_io import read_json, write_json
 from transforms.shard_jobs import (
     finish_shard,
     lineage_for,
@@ -155,7 +157,9 @@ def _skipped(discovery: Discovery) -> list[dict[str, str]]:
     return [{"path": s.path, "reason": s.reason} for s in discovery.skipped]
 
 
-def _prepare_all(shards: list[Shard], work_dir: Path, config: PipelineConfig) -> dict[str, Any]:
+def _prepare_all(
+    shards: list[Shard], work_dir: Path, config: PipelineConfig, progress: StageProgress
+) -> dict[str, Any]:
     """Prepare every shard; a shard whose job still fails after its retries is left out.
 
     Such an error is deterministic (a bug met by some input): the other shards
@@ -163,22 +167,49 @@ def _prepare_all(shards: list[Shard], work_dir: Path, config: PipelineConfig) ->
     the run summary so that nothing is lost silently.  Its records were never
     extracted, so the kept/rejected counts hold for the shards that ran.
     """
-    futures = {s.shard_id: (s, prepare_shard_task.submit(s, work_dir, config)) for s in shards}
+    futures = {prepare_shard_task.submit(s, work_dir, config): s for s in shards}
     failed: dict[str, Any] = {}
-    for shard_id, (shard, future) in futures.items():
+    for future in as_completed(list(futures)):
+        shard = futures[future]
         try:
-            future.result()
+            summary = read_json(future.result())
         except Exception as err:  # reported in stats.json; the run goes on
-            failed[shard_id] = {
-                "shard_id": shard_id,
+            failed[shard.shard_id] = {
+                "shard_id": shard.shard_id,
                 "files": [str(f.path) for f in shard.files],
                 "error": f"{type(err).__name__}: {err}",
             }
+            summary = {"stages": {"extract": {"input": 0}}}
+        progress.shard_done(shard.size, summary["stages"]["extract"]["input"])
     return failed
 
 
+def _deduplicate(shard_ids: list[str], work_dir: Path, config: PipelineConfig) -> None:
+    exact_duplicates_task(shard_ids, work_dir)
+    partitions = range(config.run.dedup_partitions)
+    for future in [candidate_pairs_task.submit(p, shard_ids, work_dir) for p in partitions]:
+        future.result()
+    resolve_duplicates_task(shard_ids, work_dir, config)
+
+
+def _finish_all(
+    sizes: dict[str, int],
+    work_dir: Path,
+    config: PipelineConfig,
+    lineage: dict[str, Any],
+    progress: StageProgress,
+) -> None:
+    """Finish every shard (``sizes``: input bytes by shard id, in order)."""
+    futures = {finish_shard_task.submit(sid, work_dir, config, lineage): sid for sid in sizes}
+    for future in as_completed(list(futures)):
+        summary = read_json(future.result())
+        progress.shard_done(sizes[futures[future]], summary["kept_rows"])
+
+
 @flow(name="zhclean", log_prints=False)
-def clean_corpus(config: PipelineConfig, resume: bool = False) -> dict[str, Any]:
+def clean_corpus(
+    config: PipelineConfig, resume: bool = False, show_progress: bool = False
+) -> dict[str, Any]:
     """Clean every input into ``config.output``: kept documents, rejected documents, stats.json.
 
     With ``resume``, the jobs that a killed run with the same inputs and
@@ -201,17 +232,17 @@ def clean_corpus(config: PipelineConfig, resume: bool = False) -> dict[str, Any]
         "finish": sum(finished_marker(work_dir, sid).exists() for sid in shard_ids),
     }
 
-    failed = _prepare_all(shards, work_dir, config)
-    shard_ids = [sid for sid in shard_ids if sid not in failed]
-    exact_duplicates_task(shard_ids, work_dir)
-    partitions = range(config.run.dedup_partitions)
-    for future in [candidate_pairs_task.submit(p, shard_ids, work_dir) for p in partitions]:
-        future.result()
-    resolve_duplicates_task(shard_ids, work_dir, config)
-    lineage = lineage_for(run_id, pipeline_version(), config.config_hash, started_at)
-    finished = [finish_shard_task.submit(sid, work_dir, config, lineage) for sid in shard_ids]
-    for future in finished:
-        future.result()
+    with run_progress(show_progress) as progress:
+        total_bytes = sum(s.size for s in shards)
+        failed = _prepare_all(
+            shards, work_dir, config, progress.stage("prepare", len(shards), total_bytes)
+        )
+        shard_ids = [sid for sid in shard_ids if sid not in failed]
+        _deduplicate(shard_ids, work_dir, config)
+        lineage = lineage_for(run_id, pipeline_version(), config.config_hash, started_at)
+        sizes = {s.shard_id: s.size for s in shards if s.shard_id in shard_ids}
+        finish = progress.stage("finish", len(sizes), sum(sizes.values()))
+        _finish_all(sizes, work_dir, config, lineage, finish)
 
     stats = {
         "run_id": run_id,
@@ -235,7 +266,9 @@ def clean_corpus(config: PipelineConfig, resume: bool = False) -> dict[str, Any]
     return stats
 
 
-def run_pipeline(config: PipelineConfig, resume: bool = False) -> dict[str, Any]:
+def run_pipeline(
+    config: PipelineConfig, resume: bool = False, show_progress: bool = False
+) -> dict[str, Any]:
     """Run the flow with ``config.run`` worker processes; return the run's stats.
 
     The thread pool lets that many shard tasks be in flight at once; each
@@ -244,4 +277,4 @@ def run_pipeline(config: PipelineConfig, resume: bool = False) -> dict[str, Any]
     workers = config.run.resolved_workers()
     runner = ThreadPoolTaskRunner(max_workers=workers)
     with worker_pool(workers, warm_up):
-        return clean_corpus.with_options(task_runner=runner)(config, resume)
+        return clean_corpus.with_options(task_runner=runner)(config, resume, show_progress)
