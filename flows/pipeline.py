@@ -15,7 +15,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
@@ -232,13 +232,25 @@ def clean_corpus(
         "finish": sum(finished_marker(work_dir, sid).exists() for sid in shard_ids),
     }
 
+    logger = get_run_logger()
+    logger.info(
+        "%d input files in %d shards (%d skipped), work folder %s",
+        len(discovery.files),
+        len(shards),
+        len(discovery.skipped),
+        work_dir,
+    )
     with run_progress(show_progress) as progress:
         total_bytes = sum(s.size for s in shards)
         failed = _prepare_all(
             shards, work_dir, config, progress.stage("prepare", len(shards), total_bytes)
         )
         shard_ids = [sid for sid in shard_ids if sid not in failed]
+        for failure in failed.values():
+            logger.error("shard %s failed: %s", failure["shard_id"], failure["error"])
+        logger.info("prepared %d shards", len(shard_ids))
         _deduplicate(shard_ids, work_dir, config)
+        logger.info("deduplicated across %d shards", len(shard_ids))
         lineage = lineage_for(run_id, pipeline_version(), config.config_hash, started_at)
         sizes = {s.shard_id: s.size for s in shards if s.shard_id in shard_ids}
         finish = progress.stage("finish", len(sizes), sum(sizes.values()))
@@ -258,6 +270,14 @@ def clean_corpus(
         "config": config.model_dump(mode="json"),
     }
     publish_task(work_dir, output, stats)
+    docs = stats["documents"]
+    logger.info(
+        "published %s: %d documents extracted, %d kept, %d rejected",
+        output,
+        docs["extracted"],
+        docs["kept"],
+        docs["rejected"],
+    )
     shutil.rmtree(work_dir, ignore_errors=True)
     _remove_if_empty(work_dir.parent)
     create_markdown_artifact(

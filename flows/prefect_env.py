@@ -13,7 +13,9 @@ import os
 
 QUIET_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # INFO records reach Prefect's API (the run's log in the UI); the console
+    # handler below shows none of them.
+    "PREFECT_LOGGING_LEVEL": "INFO",
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     # Task failures are reported by zhclean itself in one line (with the full
     # traceback in a log file); Prefect's console copy would be a wall of text.

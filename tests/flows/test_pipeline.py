@@ -219,3 +219,17 @@ def test_a_shard_that_keeps_failing_is_reported_and_the_others_are_published(
     assert stats["documents"] == {"extracted": 13, "kept": 11, "rejected": 2, "balanced": True}
     assert "shard failed" in capsys.readouterr().err
     assert not set(pd.read_parquet(output / "data").source_path.str[:3]) & {"001"}
+
+
+def test_the_run_logs_through_prefects_run_logger(stats):
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(stats["run_id"])]))
+        )
+    messages = [log.message for log in logs]
+    assert any("19 documents extracted, 16 kept, 3 rejected" in m for m in messages), messages
