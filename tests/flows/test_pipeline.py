@@ -222,14 +222,20 @@ def test_a_shard_that_keeps_failing_is_reported_and_the_others_are_published(
 
 
 def test_the_run_logs_through_prefects_run_logger(stats):
+    import time
     import uuid
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
+    wanted = "19 documents extracted, 16 kept, 3 rejected"
+    run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(stats["run_id"])]))
+    messages: list[str] = []
+    deadline = time.monotonic() + 30  # records reach the API in batches
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(stats["run_id"])]))
-        )
-    messages = [log.message for log in logs]
-    assert any("19 documents extracted, 16 kept, 3 rejected" in m for m in messages), messages
+        while time.monotonic() < deadline:
+            messages = [log.message for log in client.read_logs(limit=200, log_filter=run)]
+            if any(wanted in m for m in messages):
+                break
+            time.sleep(0.5)
+    assert any(wanted in m for m in messages), messages
