@@ -31,6 +31,7 @@ depends on shard count, worker count or the order inputs were listed in.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -254,13 +255,23 @@ def verify_pairs(
     return pairs[ok], similarity[ok]
 
 
+# Texts hashed at once when measuring exact Jaccard: hashing needs several
+# 8-byte words per character, so a whole corpus at once would need gigabytes.
+_EXACT_JACCARD_BATCH = 2048
+
+
 def exact_jaccard_from_texts(canonical_of: TextLookup, ngram_size: int) -> ExactJaccard:
     """An ``ExactJaccard`` that fetches canonical texts by doc_key and compares n-gram sets."""
 
     def measure(pairs: np.ndarray) -> np.ndarray:
         keys = np.unique(pairs)
-        hashes, offsets = shingle_hashes(canonical_of(keys), ngram_size)
-        sets = [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(keys))]
+        texts = canonical_of(keys)
+        sets: list[np.ndarray] = []
+        for start in range(0, len(texts), _EXACT_JACCARD_BATCH):
+            hashes, offsets = shingle_hashes(
+                texts[start : start + _EXACT_JACCARD_BATCH], ngram_size
+            )
+            sets.extend(np.unique(hashes[a:b]) for a, b in itertools.pairwise(offsets))
         left, right = np.searchsorted(keys, pairs[:, 0]), np.searchsorted(keys, pairs[:, 1])
         return np.array([_jaccard(sets[a], sets[b]) for a, b in zip(left, right, strict=True)])
 
