@@ -27,7 +27,8 @@ from flows.workers import in_worker, worker_pool
 from transforms.config import PipelineConfig
 from transforms.dedup_jobs import find_candidate_pairs, find_exact_duplicates, resolve_duplicates
 from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
-from transforms.parquet_io import read_json, write_json
+from transforms.parquet_io import read_json
+from transforms.publish import publish
 from transforms.shard_jobs import (
     finish_shard,
     lineage_for,
@@ -38,7 +39,6 @@ from transforms.shard_jobs import (
 )
 from transforms.work_layout import (
     exact_marker,
-    final_dir,
     finished_marker,
     pairs_marker,
     prepared_marker,
@@ -97,25 +97,6 @@ def finish_shard_task(
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(work_dir: Path, output: Path, stats: dict[str, Any]) -> Path:
     return publish(work_dir, output, stats)
-
-
-def publish(work_dir: Path, output: Path, stats: dict[str, Any]) -> Path:
-    """Swap the run's finished ``data/`` and ``rejected/`` into ``output`` and write stats.json.
-
-    Each folder is replaced by a rename, so a reader sees the old or the new
-    folder, never a mix; the old one is removed only after the swap.
-    """
-    final = final_dir(work_dir)
-    for name in ("data", "rejected"):
-        staged = final / name
-        staged.mkdir(parents=True, exist_ok=True)
-        target = output / name
-        retired = work_dir / f"retired-{name}"
-        if target.exists():
-            target.rename(retired)
-        staged.rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
-    return write_json(stats, output / "stats.json")
 
 
 def summary_markdown(stats: dict[str, Any]) -> str:
