@@ -95,6 +95,137 @@ VOID_TAGS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+# Every HTML element name (WHATWG), obsolete ones that old news pages still use included.
+_KNOWN_ELEMENTS = frozenset(
+    [
+        "a",
+        "abbr",
+        "address",
+        "area",
+        "article",
+        "aside",
+        "audio",
+        "b",
+        "base",
+        "bdi",
+        "bdo",
+        "big",
+        "blink",
+        "blockquote",
+        "body",
+        "br",
+        "button",
+        "canvas",
+        "caption",
+        "center",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "data",
+        "datalist",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "embed",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "font",
+        "footer",
+        "form",
+        "frame",
+        "frameset",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "i",
+        "iframe",
+        "img",
+        "input",
+        "ins",
+        "kbd",
+        "label",
+        "legend",
+        "li",
+        "link",
+        "main",
+        "map",
+        "mark",
+        "marquee",
+        "menu",
+        "meta",
+        "meter",
+        "nav",
+        "nobr",
+        "noframes",
+        "noscript",
+        "object",
+        "ol",
+        "optgroup",
+        "option",
+        "output",
+        "p",
+        "param",
+        "picture",
+        "pre",
+        "progress",
+        "q",
+        "rp",
+        "rt",
+        "ruby",
+        "s",
+        "samp",
+        "script",
+        "search",
+        "section",
+        "select",
+        "slot",
+        "small",
+        "source",
+        "span",
+        "strike",
+        "strong",
+        "style",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "template",
+        "textarea",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "title",
+        "tr",
+        "track",
+        "tt",
+        "u",
+        "ul",
+        "var",
+        "video",
+        "wbr",
+    ]
+)
+
 # A tag as it appears in source: start tag with optional attributes, end tag,
 # comment / doctype / CDATA (<!...>), processing instruction (<?...>).  It
 # needs a letter, "/", "!" or "?" right after "<", so prose like "a<b" or
@@ -106,7 +237,7 @@ _TAG_SOURCE = (
     r"|\?[^<>]*)>"
 )
 _ENTITY_SOURCE = r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
-_MARKUP_RE = re.compile(rf"{_TAG_SOURCE}|<!--|{_ENTITY_SOURCE}")
+_ENTITY_RE = re.compile(_ENTITY_SOURCE)
 _TAG_RE = re.compile(_TAG_SOURCE)
 _TAG_NAME_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9:_-]*)")
 # Every "<" that could start a tag; removing the whole run of "<" cannot make
@@ -171,13 +302,44 @@ _WS_RUN_RE = re.compile(r"[ \t\n\r\f]+")
 _PARAGRAPH_BREAK_RE = re.compile(rf" ?{_BREAK}[{_BREAK} ]*")
 
 
+# Start tags that by themselves show a text is HTML.  Element names that also
+# serve as placeholders in plain text (``<OPTION>``, ``<title>``, ``<code>``
+# in software documentation) are not in this list: such a name counts only as
+# an end tag or with attributes.
+_STRUCTURAL_TAGS = frozenset(
+    {
+        "a", "b", "blockquote", "body", "br", "center", "div", "em", "font", "h1", "h2", "h3",
+        "h4", "h5", "h6", "head", "hr", "html", "i", "iframe", "img", "li", "meta", "ol", "p",
+        "pre", "script", "span", "strong", "style", "table", "td", "th", "tr", "u", "ul",
+    }
+)  # fmt: skip
+_HTML_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(\s[^<>]*)?/?>")
+
+
 def contains_markup(text: str) -> bool:
-    """True if ``text`` holds an HTML tag, comment, doctype or entity.
+    """True if ``text`` is HTML: an HTML comment or doctype, or a tag of a real HTML element.
 
     A tag needs a name right after ``<`` (``<p>``, ``</span>``, ``<br/>``,
-    ``<img src=...>``), so ``a<b`` or ``《》`` in prose is not markup.
+    ``<img src=...>``), so ``a<b`` or ``《》`` in prose is not markup.  A name
+    that is also a common placeholder in plain text counts only as an end tag
+    or with attributes: ``选择 <OPTION> 项`` or ``<Value>`` in software help text,
+    and ``<?`` in prose, do not make a plain-text record go through the parser
+    (which would swallow text up to the next ``>``).
     """
-    return _MARKUP_RE.search(text) is not None
+    if "<!--" in text or "<!DOCTYPE" in text.upper():
+        return True
+    for match in _HTML_TAG_RE.finditer(text):
+        closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _STRUCTURAL_TAGS or (
+            name in _KNOWN_ELEMENTS and (closing or (attributes and "=" in attributes))
+        ):
+            return True
+    return False
+
+
+def contains_entities(text: str) -> bool:
+    """True if ``text`` holds an HTML character reference (``&nbsp;``, ``&#12288;``)."""
+    return _ENTITY_RE.search(text) is not None
 
 
 def _scrub_tag_like(text: str) -> str:
@@ -335,7 +497,8 @@ def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
 
     A record's ``text`` goes through ``strip_html`` when ``is_html`` is true,
     ``cfg.strip_all`` is set, or ``contains_markup(text)``; such records come
-    out with ``is_html = True``.  A ``title`` containing markup is stripped
+    out with ``is_html = True``.  Other records whose text holds character
+    references (``&nbsp;``) only get them decoded (``extra["entities_decoded"]``).  A ``title`` containing markup is stripped
     too (paragraphs joined with a space; empty becomes null).  Counts:
     ``extra["stripped"]`` records whose text was parsed, ``extra["titles_stripped"]``.
     """
@@ -344,14 +507,18 @@ def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
     titles: list[str | None] = records.column("title").to_pylist()
     is_html: list[bool] = records.column("is_html").to_pylist()
 
-    stripped = titles_stripped = 0
+    stripped = titles_stripped = unescaped = 0
     for i, text in enumerate(texts):
         if is_html[i] or cfg.strip_all or contains_markup(text):
             texts[i] = strip_html(text)
             is_html[i] = True
             stripped += 1
+        elif contains_entities(text):
+            # Plain text with character references only: decode them, parse nothing.
+            texts[i] = html.unescape(text)
+            unescaped += 1
         title = titles[i]
-        if title is not None and contains_markup(title):
+        if title is not None and (contains_markup(title) or contains_entities(title)):
             titles[i] = _strip_title(title)
             titles_stripped += 1
 
@@ -365,5 +532,6 @@ def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
     counts = StageCounts(stage=STAGE, input=records.num_rows, kept=records.num_rows)
     counts.extra["stripped"] = stripped
     counts.extra["titles_stripped"] = titles_stripped
+    counts.extra["entities_decoded"] = unescaped
     counts.seconds = time.perf_counter() - started
     return StageResult(kept=kept, rejected=REJECTION_SCHEMA.empty_table(), counts=counts.check())

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from transforms import html_strip
 from transforms.config import HtmlConfig
-from transforms.html_strip import contains_markup, strip_html, strip_html_batch
+from transforms.html_strip import contains_entities, contains_markup, strip_html, strip_html_batch
 from transforms.schema import RECORD_SCHEMA, REJECTION_SCHEMA, table_from_rows
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -73,14 +73,38 @@ def has_tag(text: str) -> bool:
         "上<br/>下",
         '图<img src="a.jpg">说',
         "<!-- 注释",
-        "空&nbsp;格",
-        "缩进&#12288;正文",
-        "A&amp;B",
         "<!DOCTYPE html>",
+        "<P>旧网页的大写标签",
+        '选择<option value="1">一</option>',
     ],
 )
-def test_contains_markup_finds_tags_comments_and_entities(text: str) -> None:
+def test_contains_markup_finds_tags_and_comments(text: str) -> None:
     assert contains_markup(text)
+
+
+@pytest.mark.parametrize("text", ["空&nbsp;格", "缩进&#12288;正文", "A&amp;B"])
+def test_character_references_alone_are_entities_not_markup(text: str) -> None:
+    assert contains_entities(text) and not contains_markup(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "在对话框中选择 <OPTION> 项，然后输入 <Value></Value> 中的数值。",
+        "<?树中的每个元素可以是以下三种类型之一：分类汇总值。",
+        "把 <title> 替换成文档的标题。",
+    ],
+)
+def test_placeholders_in_plain_text_are_not_markup(text: str) -> None:
+    assert not contains_markup(text)
+
+
+def test_plain_text_with_placeholders_keeps_every_character() -> None:
+    text = "在对话框中选择 <OPTION> 项，<?然后输入数值&nbsp;即可。"
+    result = strip_html_batch(records({"text": text}), HtmlConfig())
+    assert result.kept.column("text").to_pylist() == [text.replace("&nbsp;", "\xa0")]
+    assert result.kept.column("is_html").to_pylist() == [False]
+    assert result.counts.extra["entities_decoded"] == 1
 
 
 @pytest.mark.parametrize(
