@@ -29,12 +29,13 @@ keeps its script and punctuation.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import unicodedata
 from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
+
+from transforms.codepoints import SEVERAL, code_points, count_per_text, lookup, map_characters
 
 # Above this share of Han characters that t2s changes, a text is traditional.
 # Simplified news has well under 1% of them (ambiguous characters such as 乾
@@ -48,7 +49,7 @@ NON_TAIWAN_FORMS_SHARE = 0.001
 # Code points at or above this are private use, tags and variation selectors:
 # none of them is a letter or digit worth matching on.
 _TABLE_LIMIT = 0x40000
-_EXPANDS = np.uint32(0xFFFFFFFF)  # marks characters whose folded form is several characters
+_EXPANDS = SEVERAL  # marks characters whose folded form is several characters
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 
 
@@ -129,32 +130,6 @@ def _non_taiwan_forms() -> np.ndarray:
     return mask
 
 
-def _lookup(table: np.ndarray, cps: np.ndarray, outside: int) -> np.ndarray:
-    out = np.full(cps.shape, outside, dtype=table.dtype)
-    inside = cps < _TABLE_LIMIT
-    out[inside] = table[cps[inside]]
-    return out
-
-
-def _bounds(texts: Sequence[str]) -> np.ndarray:
-    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(
-        np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), out=bounds[1:]
-    )
-    return bounds
-
-
-def _per_text(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """How many positions of ``mask`` are true within each text."""
-    before = np.zeros(len(mask) + 1, dtype=np.int64)
-    np.cumsum(mask, out=before[1:])
-    return np.diff(before[bounds])
-
-
-def _code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-
-
 def _is_han(cps: np.ndarray) -> np.ndarray:
     mask = np.zeros(cps.shape, dtype=bool)
     for lo, hi in _HAN_RANGES:
@@ -164,11 +139,10 @@ def _is_han(cps: np.ndarray) -> np.ndarray:
 
 def script_shares(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per text, the shares of its Han characters that are traditional, and non-Taiwan forms."""
-    cps = _code_points("".join(texts))
-    bounds = _bounds(texts)
-    han = np.maximum(_per_text(_is_han(cps), bounds), 1)
-    traditional = _per_text(_lookup(_changed_by_t2s(), cps, False), bounds) / han
-    non_taiwan = _per_text(_lookup(_non_taiwan_forms(), cps, False), bounds) / han
+    cps, bounds = code_points(texts)
+    han = np.maximum(count_per_text(_is_han(cps), bounds), 1)
+    traditional = count_per_text(lookup(_changed_by_t2s(), cps, False), bounds) / han
+    non_taiwan = count_per_text(lookup(_non_taiwan_forms(), cps, False), bounds) / han
     return traditional, non_taiwan
 
 
@@ -214,16 +188,8 @@ def canonical_batch(texts: Sequence[str], fold_traditional: bool = True) -> list
     if fold_traditional:
         texts = fold_phrases(texts)
     table, _ = _fold_table(fold_traditional)
-    cps = _code_points("".join(texts))
-    mapped = _lookup(table, cps, 0)
-    expands = mapped == _EXPANDS
-    keep = (mapped != 0) & ~expands
-    bounds = _bounds(texts)
-    kept_before = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept_before[1:])
-    folded = mapped[keep].tobytes().decode("utf-32-le")
-    out = [folded[a:b] for a, b in itertools.pairwise(kept_before[bounds])]
-    for i in np.flatnonzero(_per_text(expands, bounds)):
+    out, several = map_characters(texts, table)
+    for i in np.flatnonzero(several):
         # Rare (ligatures, squared units): those texts take the per-character path.
         out[i] = _fold_by_char(texts[i], fold_traditional)
     return out

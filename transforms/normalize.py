@@ -57,7 +57,6 @@ conversions above.
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 import unicodedata
@@ -69,6 +68,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from transforms.codepoints import SEVERAL, map_characters
 from transforms.config import NormalizeConfig
 from transforms.schema import REJECTION_SCHEMA
 from transforms.stage import StageCounts, StageResult
@@ -274,9 +274,6 @@ def traditional_to_simplified(text: str) -> str:
 # ---------------------------------------------------------------- the whole
 
 
-_MULTIPLE = np.uint32(0xFFFFFFFF)  # the replacement is several characters
-
-
 @cache
 def _translate_array() -> np.ndarray:
     """``TRANSLATE_TABLE`` as an array over every code point: replacement, 0 to delete."""
@@ -287,7 +284,7 @@ def _translate_array() -> np.ndarray:
         elif len(replacement) == 1:
             array[cp] = ord(replacement)
         else:
-            array[cp] = _MULTIPLE
+            array[cp] = SEVERAL
     array[0] = 0  # NUL is a control character (deleted) and also the array's "delete"
     return array
 
@@ -301,19 +298,8 @@ def translate_batch(texts: Sequence[str]) -> list[str]:
     (``㎡``) take ``str.translate``.
     """
     texts = [t.replace("\r\n", "\n") if "\r\n" in t else t for t in texts]
-    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    mapped = _translate_array()[cps]
-    multiple = mapped == _MULTIPLE
-    keep = (mapped != 0) & ~multiple
-    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in texts], out=bounds[1:])
-    kept_before = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept_before[1:])
-    joined = mapped[keep].tobytes().decode("utf-32-le", "surrogatepass")
-    out = [joined[a:b] for a, b in itertools.pairwise(kept_before[bounds])]
-    multiple_before = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(multiple, out=multiple_before[1:])
-    for i in np.flatnonzero(np.diff(multiple_before[bounds])):
+    out, several = map_characters(texts, _translate_array())
+    for i in np.flatnonzero(several):
         out[i] = texts[i].translate(TRANSLATE_TABLE)
     return out
 

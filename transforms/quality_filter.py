@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
+from transforms.codepoints import code_points, count_per_text, lookup
 from transforms.config import FilterConfig
 from transforms.stage import StageResult, split_by_mask
 
@@ -31,23 +32,12 @@ def chinese_ratios(texts: Sequence[str]) -> np.ndarray:
 
     One numpy pass over the code points of the whole batch.
     """
-    cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    cps, bounds = code_points(texts)
     han = np.zeros(cps.shape, dtype=bool)
     for lo, hi in _HAN_RANGES:
         han |= (cps >= lo) & (cps <= hi)
-    visible = np.ones(cps.shape, dtype=bool)
-    low = cps < len(_IS_SPACE)
-    visible[low] = ~_IS_SPACE[cps[low]]
-    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in texts], out=bounds[1:])
-
-    def per_text(mask: np.ndarray) -> np.ndarray:
-        before = np.zeros(len(mask) + 1, dtype=np.int64)
-        np.cumsum(mask, out=before[1:])
-        return np.diff(before[bounds])
-
-    shown = per_text(visible)
-    return np.where(shown > 0, per_text(han) / np.maximum(shown, 1), 0.0)
+    shown = count_per_text(~lookup(_IS_SPACE, cps, False), bounds)
+    return np.where(shown > 0, count_per_text(han, bounds) / np.maximum(shown, 1), 0.0)
 
 
 def chinese_ratio(text: str) -> float:
