@@ -28,6 +28,10 @@ QUIET_DEFAULTS = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
     # Prefect's UI is not served by the temporary server we start.
     "PREFECT_UI_ENABLED": "false",
+    # The temporary server's default 20 s start-up limit is too tight on a
+    # busy 2-core machine (measured: 13-19 s under load, and a run failed with
+    # "Timed out while attempting to connect to ephemeral Prefect API server").
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 
