@@ -25,7 +25,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.progress import StageProgress, run_progress
 from flows.workers import in_worker, worker_pool
 from transforms.config import PipelineConfig
-from transforms.dedup_jobs import find_candidate_pairs, find_exact_duplicates, resolve_duplicates
+from transforms.dedup_jobs import (
+    find_candidate_pairs,
+    find_exact_duplicates,
+    reset_stale_dedup,
+    resolve_duplicates,
+)
 from transforms.inputs import Discovery, Shard, discover_inputs, plan_shards
 from transforms.parquet_io import read_json
 from transforms.publish import publish
@@ -166,6 +171,7 @@ def _prepare_all(
 
 
 def _deduplicate(shard_ids: list[str], work_dir: Path, config: PipelineConfig) -> None:
+    reset_stale_dedup(work_dir, shard_ids)
     exact_duplicates_task(shard_ids, work_dir)
     partitions = range(config.run.dedup_partitions)
     for future in [candidate_pairs_task.submit(p, shard_ids, work_dir) for p in partitions]:

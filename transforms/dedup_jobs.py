@@ -17,6 +17,7 @@ Each shard's prepare job left ``shards/<id>/fingerprints.parquet`` and
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from transforms.stage import StageCounts
 from transforms.work_layout import (
     band_partition_path,
     decisions_path,
+    dedup_members_path,
     exact_marker,
     exact_path,
     fingerprints_path,
@@ -83,6 +85,18 @@ def _by_key(table: pa.Table, keys: np.ndarray) -> pa.Table:
     if not np.array_equal(table.column("doc_key").to_numpy(), keys):
         raise ValueError("fingerprints are missing for some documents of candidate pairs")
     return table
+
+
+def reset_stale_dedup(work_dir: Path, shard_ids: list[str]) -> None:
+    """Discard dedup results computed over another set of shards; record the current set.
+
+    A resumed run may dedup other shards than its killed predecessor (a shard
+    that failed then may succeed now); the earlier results no longer apply.
+    """
+    members = dedup_members_path(work_dir)
+    if members.exists() and read_json(members) != shard_ids:
+        shutil.rmtree(members.parent)
+    write_json(shard_ids, members)
 
 
 def _record_seconds(marker: Path, started: float) -> None:

@@ -8,6 +8,7 @@ whose summary exists finished completely, which is what ``--resume`` relies on.
     shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, rank columns)
     shards/<shard_id>/bands/<p>.parquet      LSH band keys of partition p
     shards/<shard_id>/prepared.json          counts per stage           (prepare done)
+    dedup/shards.json                        the shard ids the dedup steps cover
     dedup/exact.parquet, exact.json          exact duplicate pairs       (exact step done)
     dedup/pairs/<p>.parquet, <p>.json        candidate pairs of a band partition
     dedup/<shard_id>.parquet                 decisions of that shard's clustered documents
@@ -36,6 +37,10 @@ def band_partition_path(work_dir: Path, shard_id: str, partition: int) -> Path:
 
 def prepared_marker(work_dir: Path, shard_id: str) -> Path:
     return shard_dir(work_dir, shard_id) / "prepared.json"
+
+
+def dedup_members_path(work_dir: Path) -> Path:
+    return work_dir / "dedup" / "shards.json"
 
 
 def exact_path(work_dir: Path) -> Path:

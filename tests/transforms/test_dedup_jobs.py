@@ -74,3 +74,16 @@ def test_run_summary_proves_every_record_is_kept_or_rejected(one_shard):
     summary = run_summary(work, ids)
     assert summary["documents"] == {"extracted": 19, "kept": 16, "rejected": 3, "balanced": True}
     assert summary["rejected_by_reason"] == {"exact_duplicate": 1, "near_duplicate": 2}
+
+
+def test_dedup_results_over_another_shard_set_are_discarded(tmp_path):
+    from transforms.dedup_jobs import reset_stale_dedup
+    from transforms.work_layout import exact_marker
+
+    reset_stale_dedup(tmp_path, ["a", "b"])
+    exact_marker(tmp_path).write_text("{}")
+    reset_stale_dedup(tmp_path, ["a", "b"])  # the same shards: results stay
+    assert exact_marker(tmp_path).exists()
+    reset_stale_dedup(tmp_path, ["a", "b", "c"])  # a shard more: start over
+    assert not exact_marker(tmp_path).exists()
+    assert read_json(tmp_path / "dedup" / "shards.json") == ["a", "b", "c"]
