@@ -70,6 +70,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 WORK_DIR = BENCH_DIR / "work"
 RESULTS_DIR = WORK_DIR / "results"
+ARCHIVE_DIR = WORK_DIR / "results-archive"  # earlier results, kept for the record
 PREFECT_HOME = WORK_DIR / "prefect-home"
 START_MARK = "<!-- bench_pipeline:start -->"
 END_MARK = "<!-- bench_pipeline:end -->"
@@ -404,6 +405,7 @@ def bench_size(label: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
         "runs": runs,
         "median": medians(runs),
         "canonical_py_sha256": {"corpus": canonical_then, "run": canonical_now},
+        "argv": ["python", *sys.argv],
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"pipeline-{label}-s{args.seed}.json"
@@ -485,8 +487,8 @@ def render_report(results: list[dict[str, Any]], commands: list[str]) -> str:
         "",
         f"- Machine: {machine['nproc']} CPUs (nproc), {machine['cpu_model']}, "
         f"{machine['ram_gib']} GiB RAM; Python {machine['python']}, zhclean "
-        f"{machine['zhclean_version']}. Shared and noisy (±30%): the load average before each "
-        "run is in the JSON results.",
+        f"{machine['zhclean_version']}. Shared and noisy: the load average before each run is "
+        "in the speed table.",
         "- Dates (UTC): "
         + ", ".join(f"{r['size_label']} {r['date'][:16].replace('T', ' ')}" for r in results),
         "- Commands:",
@@ -643,6 +645,30 @@ def render_report(results: list[dict[str, Any]], commands: list[str]) -> str:
                 f"{ti['sent_through_html_stripper']:,} | {ti['lost_over_10pct_chars']:,} | "
                 f"{ti['lost_over_30pct_chars']:,} |"
             )
+    archived = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(ARCHIVE_DIR.glob("pipeline-*.json"))
+    ]
+    if archived:
+        lines += [
+            "",
+            "Earlier runs of the same script on older zhclean code (kept in "
+            "`bench/work/results-archive/`; their corpora had the same documents):",
+            "",
+            "| documents | date (UTC) | zhclean code | runs | wall s (median) | peak RSS, largest "
+            "process MiB | peak RSS, tree sum MiB | F1 | recall |",
+            "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in sorted(archived, key=lambda r: (r["documents"], r["date"])):
+            md = r["median"]
+            sc = r["runs"][-1].get("scores", {})
+            code = r["runs"][0].get("zhclean_source", {}).get("sha256", "not recorded")
+            lines.append(
+                f"| {r['documents']:,} | {r['date'][:16].replace('T', ' ')} | {code} | "
+                f"{md.get('runs_ok', 0)} | {_fmt(md.get('wall_seconds'), 1)} | "
+                f"{_fmt(md.get('max_rss_mib'))} | {_fmt(md.get('peak_tree_rss_mib'))} | "
+                f"{_fmt(sc.get('f1'), 4)} | {_fmt(sc.get('recall'), 4)} |"
+            )
     lines += [
         "",
         "Notes:",
@@ -747,17 +773,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not results:
             print("bench_pipeline: no results in bench/work/results/", file=sys.stderr)
             return 2
-        commands = []
+        commands = [
+            "# bench_pipeline.py runs make_corpus.py itself (with --force) when a corpus is missing:"
+        ]
         for r in sorted(results, key=lambda r: r["documents"]):
             m = r["corpus_manifest"]
             commands.append(
                 f"python bench/make_corpus.py --docs {m['docs']} --seed {m['seed']} --out {r['corpus']}"
             )
+        seen_argv: list[str] = []
         for r in sorted(results, key=lambda r: r["documents"]):
-            label = r["size_label"]
+            argv = " ".join(r.get("argv") or [])
+            if not argv:
+                argv = (
+                    f"python bench/bench_pipeline.py --sizes {r['size_label']} --seed {r['seed']}"
+                )
+            argv = argv.replace(str(REPO_DIR) + "/", "")
+            if argv not in seen_argv:
+                seen_argv.append(argv)
+        commands += seen_argv
+        commands.append("python bench/bench_pipeline.py --rescore   # after a scorer change")
+        for r in sorted(results, key=lambda r: r["documents"]):
             commands.append(
-                f"python bench/bench_pipeline.py --sizes {label} --seed {r['seed']}"
-                f"   # runs: {r['runs'][0]['command'].replace(str(REPO_DIR) + '/', '')}"
+                f"# {r['size_label']} runs: "
+                + r["runs"][0]["command"].replace(str(REPO_DIR) + "/", "")
             )
         commands.append("python bench/bench_pipeline.py --report --results-md bench/RESULTS.md")
         markdown = render_report(results, commands)

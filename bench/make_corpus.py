@@ -53,7 +53,7 @@ out in equal numbers and each copy is one kind of change of its original:
 ``halfwidth_punct``
     ``，。；：？！（）“”‘’`` become ``,.;:?!()""''``.
 ``header_footer``
-    1-3 news header lines (dateline, source, time, editor) and 1-3 footer lines
+    1-2 news header lines (dateline, source, time, author, headline) and 1-3 footer lines
     (responsible editor, copyright notice, share links).
 ``typos``
     2-8 Han characters replaced by other common Han characters.
