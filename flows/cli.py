@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -172,6 +173,7 @@ def _silence_exit_noise() -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
     try:
         config = load_config(args.config, overrides_from_args(args))
     except ConfigError as err:
@@ -187,18 +189,24 @@ def command_run(args: argparse.Namespace) -> int:
 
     configure_prefect_environment()
     from flows.lock import OutputLocked, output_lock
-    from flows.pipeline import run_pipeline
+    from flows.prefect_server import prefect_api, startup_timeout
 
     try:
-        with output_lock(config.output):
-            stats = run_pipeline(config, resume=args.resume, show_progress=not args.quiet)
+        with output_lock(config.output), prefect_api() as server:
+            # Imported while the server boots: the two overlap.
+            from flows.pipeline import run_pipeline
+
+            api_ready = (lambda: server.wait_until_healthy(startup_timeout())) if server else None
+            stats = run_pipeline(
+                config, resume=args.resume, show_progress=not args.quiet, api_ready=api_ready
+            )
     except OutputLocked as err:
         return _fail(str(err), status=1)
     except Exception as err:  # the run failed: say what in one line, keep the traceback
         log = _write_error_log(config.output)
         return _fail(f"run failed: {type(err).__name__}: {err} (traceback in {log})", status=1)
     if not args.quiet:
-        print(_one_line_summary(stats, config))
+        print(_one_line_summary(stats, config, time.perf_counter() - started))
     for failure in stats["failed_shards"]:
         files = ", ".join(failure["files"])
         print(f"zhclean: error: shard failed ({files}): {failure['error']}", file=sys.stderr)
@@ -214,14 +222,14 @@ def _write_error_log(output: Path) -> Path:
     return log
 
 
-def _one_line_summary(stats: dict[str, Any], config: PipelineConfig) -> str:
+def _one_line_summary(stats: dict[str, Any], config: PipelineConfig, seconds: float) -> str:
     docs = stats["documents"]
     reasons = ", ".join(f"{r} {n}" for r, n in stats["rejected_by_reason"].items())
     return (
         f"zhclean: {docs['extracted']} documents from {stats['inputs']['files']} files: "
         f"{docs['kept']} kept, {docs['rejected']} rejected"
         + (f" ({reasons})" if reasons else "")
-        + f" -> {config.output}/ in {stats['seconds']:.1f} s"
+        + f" -> {config.output}/ in {seconds:.1f} s"
     )
 
 

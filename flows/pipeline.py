@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -23,7 +24,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.progress import StageProgress, run_progress
-from flows.workers import in_worker, worker_pool
+from flows.workers import in_worker, start_early, worker_pool
 from transforms.config import PipelineConfig
 from transforms.dedup_jobs import (
     find_candidate_pairs,
@@ -58,10 +59,13 @@ def pipeline_version() -> str:
 
 
 def _unless_done(marker: Path, job, *args: Any) -> Path:
-    """Run ``job`` in a worker unless its summary ``marker`` exists (a resumed run)."""
+    """Run ``job`` in a worker unless its summary ``marker`` exists (a resumed run).
+
+    A job started early (``start_preparing``) is keyed by its marker.
+    """
     if marker.exists():
         return marker
-    return in_worker(job, *args)
+    return in_worker(job, *args, key=marker)
 
 
 # Retries cover transient I/O (a network filesystem hiccup); a deterministic
@@ -193,30 +197,56 @@ def _finish_all(
         progress.shard_done(sizes[futures[future]], summary["kept_rows"])
 
 
+def plan_run(config: PipelineConfig) -> tuple[Discovery, list[Shard], Path]:
+    """The run's inputs, its shards, and its work folder (named by inputs and settings)."""
+    output = config.output.resolve()
+    discovery = discover_inputs(config.inputs, exclude=output)
+    shards = plan_shards(discovery.files, config.run.shard_max_bytes)
+    return discovery, shards, output / WORK_DIR_NAME / run_key(shards, config)
+
+
+def start_preparing(config: PipelineConfig) -> Path:
+    """Empty the run's work folder and start every shard's prepare job in the worker pool.
+
+    Called before the flow while Prefect's server boots (seconds of idle
+    workers otherwise); the flow's prepare tasks then wait for these jobs
+    instead of starting them.  Returns the work folder.
+    """
+    _, shards, work_dir = plan_run(config)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    for shard in shards:
+        marker = prepared_marker(work_dir, shard.shard_id)
+        start_early(marker, prepare_shard, shard, work_dir, config)
+    return work_dir
+
+
 @flow(name="zhclean", log_prints=False)
 def clean_corpus(
-    config: PipelineConfig, resume: bool = False, show_progress: bool = False
+    config: PipelineConfig,
+    resume: bool = False,
+    show_progress: bool = False,
+    work_dir_ready: bool = False,
 ) -> dict[str, Any]:
     """Clean every input into ``config.output``: kept documents, rejected documents, stats.json.
 
     With ``resume``, the jobs that a killed run with the same inputs and
     settings finished are not done again; without it, such leftovers are
-    discarded and the run starts afresh.
+    discarded and the run starts afresh.  ``work_dir_ready`` says that the
+    caller has just emptied the work folder and started preparing shards in
+    it (``start_preparing``).
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     run_id = _current_run_id()
     output = config.output.resolve()
 
-    discovery = discover_inputs(config.inputs, exclude=output)
-    shards = plan_shards(discovery.files, config.run.shard_max_bytes)
+    discovery, shards, work_dir = plan_run(config)
     shard_ids = [s.shard_id for s in shards]
-    work_dir = output / WORK_DIR_NAME / run_key(shards, config)
-    if not resume:
+    if not resume and not work_dir_ready:
         shutil.rmtree(work_dir, ignore_errors=True)
     resumed = {
-        "prepare": sum(prepared_marker(work_dir, sid).exists() for sid in shard_ids),
-        "finish": sum(finished_marker(work_dir, sid).exists() for sid in shard_ids),
+        stage: sum(marker(work_dir, sid).exists() for sid in shard_ids) if resume else 0
+        for stage, marker in (("prepare", prepared_marker), ("finish", finished_marker))
     }
 
     logger = get_run_logger()
@@ -274,14 +304,31 @@ def clean_corpus(
 
 
 def run_pipeline(
-    config: PipelineConfig, resume: bool = False, show_progress: bool = False
+    config: PipelineConfig,
+    resume: bool = False,
+    show_progress: bool = False,
+    api_ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run the flow with ``config.run`` worker processes; return the run's stats.
 
     The thread pool lets that many shard tasks be in flight at once; each
-    hands its CPU work to a worker process.
+    hands its CPU work to a worker process.  ``api_ready`` blocks until the
+    Prefect API answers; it is called once the workers are warming up, so
+    that the two overlap.
     """
     workers = config.run.resolved_workers()
     runner = ThreadPoolTaskRunner(max_workers=workers)
     with worker_pool(workers, warm_up):
-        return clean_corpus.with_options(task_runner=runner)(config, resume, show_progress)
+        early = api_ready is not None and not resume and workers > 1
+        if early:
+            work_dir = start_preparing(config)
+        if api_ready is not None:
+            api_ready()
+        stats = clean_corpus.with_options(task_runner=runner)(
+            config, resume, show_progress, work_dir_ready=early
+        )
+    if early:
+        # Gone already, unless the inputs changed between the two plans.
+        shutil.rmtree(work_dir, ignore_errors=True)
+        _remove_if_empty(work_dir.parent)
+    return stats

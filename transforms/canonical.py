@@ -35,7 +35,14 @@ from functools import cache
 
 import numpy as np
 
-from transforms.codepoints import SEVERAL, code_points, count_per_text, lookup, map_characters
+from transforms.codepoints import (
+    SEVERAL,
+    code_points,
+    count_per_text,
+    lookup,
+    map_code_points,
+    texts_from_code_points,
+)
 
 # Above this share of Han characters that t2s changes, a text is traditional.
 # Simplified news has well under 1% of them (ambiguous characters such as 乾
@@ -130,19 +137,30 @@ def _non_taiwan_forms() -> np.ndarray:
     return mask
 
 
-def _is_han(cps: np.ndarray) -> np.ndarray:
-    mask = np.zeros(cps.shape, dtype=bool)
+_HAN, _CHANGED_BY_T2S, _NON_TAIWAN = 1, 2, 4
+
+
+@cache
+def _script_classes() -> np.ndarray:
+    """Per code point, bit flags: _HAN, _CHANGED_BY_T2S, _NON_TAIWAN (one lookup per character)."""
+    classes = np.zeros(_TABLE_LIMIT, dtype=np.uint8)
     for lo, hi in _HAN_RANGES:
-        mask |= (cps >= lo) & (cps <= hi)
-    return mask
+        classes[lo : min(hi + 1, _TABLE_LIMIT)] |= _HAN
+    classes[_changed_by_t2s()] |= _CHANGED_BY_T2S
+    classes[_non_taiwan_forms()] |= _NON_TAIWAN
+    return classes
 
 
 def script_shares(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per text, the shares of its Han characters that are traditional, and non-Taiwan forms."""
-    cps, bounds = code_points(texts)
-    han = np.maximum(count_per_text(_is_han(cps), bounds), 1)
-    traditional = count_per_text(lookup(_changed_by_t2s(), cps, False), bounds) / han
-    non_taiwan = count_per_text(lookup(_non_taiwan_forms(), cps, False), bounds) / han
+    return _script_shares(*code_points(texts))
+
+
+def _script_shares(cps: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    classes = lookup(_script_classes(), cps)
+    han = np.maximum(count_per_text(classes & _HAN, bounds), 1)
+    traditional = count_per_text(classes & _CHANGED_BY_T2S, bounds) / han
+    non_taiwan = count_per_text(classes & _NON_TAIWAN, bounds) / han
     return traditional, non_taiwan
 
 
@@ -152,22 +170,6 @@ def is_traditional(text: str) -> bool:
 
 def is_taiwan_text(traditional: np.ndarray, non_taiwan: np.ndarray) -> np.ndarray:
     return (traditional > TRADITIONAL_CHANGED_SHARE) & (non_taiwan <= NON_TAIWAN_FORMS_SHARE)
-
-
-def fold_phrases(texts: Sequence[str]) -> list[str]:
-    """Taiwan texts go through OpenCC ``tw2sp``; the others are unchanged (see step 1)."""
-    taiwan = is_taiwan_text(*script_shares(texts))
-    if not taiwan.any():
-        return list(texts)
-    tw2sp = _converter("tw2sp")
-    return [tw2sp.convert(t) if tw else t for t, tw in zip(texts, taiwan, strict=True)]
-
-
-def fold_script(text: str) -> str:
-    """Simplified-script text with Taiwan vocabulary folded, for matching only."""
-    folded = fold_phrases([text])[0]
-    table = _character_t2s()
-    return "".join(chr(table[ord(c)]) if ord(c) < _TABLE_LIMIT else c for c in folded)
 
 
 def _fold_by_char(text: str, script: bool) -> str:
@@ -183,22 +185,41 @@ def _fold_by_char(text: str, script: bool) -> str:
     return "".join(out)
 
 
-def canonical_batch(texts: Sequence[str], fold_traditional: bool = True) -> list[str]:
-    """The canonical form of every text (steps 1 and 2 above) in one vectorised pass."""
+def canonical_code_points(
+    texts: Sequence[str], fold_traditional: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical form of every text (steps 1 and 2 above) as (code points, bounds).
+
+    One vectorised pass; MinHash hashes these code points directly, so the
+    canonical form never has to become Python strings on the hot path.
+    """
+    cps, bounds = code_points(texts)
     if fold_traditional:
-        texts = fold_phrases(texts)
+        taiwan = is_taiwan_text(*_script_shares(cps, bounds))
+        if taiwan.any():
+            tw2sp = _converter("tw2sp")
+            texts = [tw2sp.convert(t) if tw else t for t, tw in zip(texts, taiwan, strict=True)]
+            cps, bounds = code_points(texts)
     table, _ = _fold_table(fold_traditional)
-    out, several = map_characters(texts, table)
-    for i in np.flatnonzero(several):
+    folded, folded_bounds, several = map_code_points(cps, bounds, table)
+    if several.any():
         # Rare (ligatures, squared units): those texts take the per-character path.
-        out[i] = _fold_by_char(texts[i], fold_traditional)
-    return out
+        out = texts_from_code_points(folded, folded_bounds)
+        for i in np.flatnonzero(several):
+            out[i] = _fold_by_char(texts[i], fold_traditional)
+        folded, folded_bounds = code_points(out)
+    return folded, folded_bounds
+
+
+def canonical_batch(texts: Sequence[str], fold_traditional: bool = True) -> list[str]:
+    """The canonical form of every text (steps 1 and 2 above)."""
+    return texts_from_code_points(*canonical_code_points(texts, fold_traditional))
 
 
 def load_tables() -> None:
     """Build this process's lookup tables now rather than on the first batch."""
     _fold_table(True)
-    _non_taiwan_forms()
+    _script_classes()
 
 
 def canonical_form(text: str, fold_traditional: bool = True) -> str:

@@ -200,8 +200,14 @@ def resolve_duplicates(
         {k: v for k, v in counts.to_dict().items() if k not in ("documents", "kept")}
     )
     # Summed job time of every dedup step (the pair jobs may have run in parallel).
-    earlier = [exact_marker(work_dir), *(pairs_marker(work_dir, p) for p in range(partitions))]
-    stage.seconds = (
-        time.perf_counter() - started + sum(read_json(f)["seconds"] for f in earlier if f.exists())
+    pair_markers = [pairs_marker(work_dir, p) for p in range(partitions)]
+    steps = {
+        "exact": read_json(exact_marker(work_dir))["seconds"],
+        "candidate_pairs": sum(read_json(f)["seconds"] for f in pair_markers if f.exists()),
+        "resolve": time.perf_counter() - started,
+    }
+    stage.seconds = sum(steps.values())
+    return write_json(
+        {"stages": {"dedup": stage.check().to_dict()}, "seconds_by_step": steps},
+        resolved_marker(work_dir),
     )
-    return write_json({"stages": {"dedup": stage.check().to_dict()}}, resolved_marker(work_dir))

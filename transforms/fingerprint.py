@@ -10,10 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.canonical import canonical_batch, exact_hash
+from transforms.canonical import canonical_code_points, exact_hash
+from transforms.codepoints import texts_from_code_points
 from transforms.config import DedupConfig
 from transforms.dedup import FINGERPRINT_SCHEMA, band_table, doc_keys, signature_matrix
-from transforms.minhash import signatures
+from transforms.minhash import code_point_signatures
 
 
 def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) -> pa.Table:
@@ -22,9 +23,11 @@ def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) ->
     A document whose canonical form is empty (no letter or digit) gets no hash
     and no signature: it has nothing to be matched on and is never a duplicate.
     """
-    canonical = canonical_batch(records.column("text").to_pylist(), cfg.fold_script)
-    matrix = signatures(canonical, cfg.ngram_size, cfg.num_perm, cfg.seed)
-    has_words = np.fromiter((bool(c) for c in canonical), dtype=bool, count=len(canonical))
+    cps, bounds = canonical_code_points(records.column("text").to_pylist(), cfg.fold_script)
+    canonical = texts_from_code_points(cps, bounds)
+    matrix = code_point_signatures(cps, bounds, cfg.ngram_size, cfg.num_perm, cfg.seed)
+    content_chars = np.diff(bounds)
+    has_words = content_chars > 0
     flat = pa.array(matrix.reshape(-1), pa.uint32())
     offsets = pa.array(np.arange(0, matrix.size + 1, cfg.num_perm, dtype=np.int32))
     signature = pa.ListArray.from_arrays(offsets, flat, mask=pa.array(~has_words))
@@ -35,7 +38,7 @@ def fingerprint_batch(records: pa.Table, cfg: DedupConfig, priority: int = 1) ->
             "doc_key": doc_keys(doc_ids),
             "exact_hash": pa.array([exact_hash(c) if c else None for c in canonical], pa.string()),
             "signature": signature,
-            "content_chars": pa.array([len(c) for c in canonical], pa.int32()),
+            "content_chars": pa.array(content_chars.astype(np.int32)),
             "source_path": records.column("source_path"),
             "source_record": records.column("source_record"),
             "priority": pa.array(np.full(records.num_rows, priority, dtype=np.int8)),

@@ -1,10 +1,11 @@
 """MinHash signatures for a whole batch at once, bit-identical to datasketch.
 
 datasketch's per-document ``update_batch`` loop manages ~700 documents/s per
-core on 1,000-character texts (../shared/FACTS.md).  Here every character
-n-gram of a batch is hashed in one vectorised pass over the concatenated code
-points, and each permutation is applied to the flat hash vector with one
-``np.minimum.reduceat`` per permutation.
+core on 1,000-character texts (../shared/FACTS.md).  Here a batch's texts are
+concatenated as code points and one compiled loop
+(``transforms.minhash_kernel``) hashes every character n-gram and applies all
+permutations to it.  ``shingle_hashes`` computes the same n-gram hashes with
+numpy, for measuring exact Jaccard and for feeding datasketch.
 
 Compatibility contract: for the same 32-bit shingle hashes, ``signatures``
 returns exactly the ``hashvalues`` of ``datasketch.MinHash(num_perm, seed,
@@ -125,54 +126,23 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-# Shingle hashes per block: 64 Ki uint32 (256 KiB) stay in the CPU cache while
-# all permutations pass over them, which measured twice as fast as passing
-# each permutation over the whole batch.
-_BLOCK_ELEMENTS = 1 << 16
-
-
-def _blocks(offsets: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive document ranges whose shingles fit in one block (at least one document each)."""
-    blocks, first = [], 0
-    n = offsets.size - 1
-    while first < n:
-        last = int(np.searchsorted(offsets, offsets[first] + _BLOCK_ELEMENTS, side="right")) - 1
-        last = min(max(last, first + 1), n)
-        blocks.append((first, last))
-        first = last
-    return blocks
-
-
-def signatures_from_hashes(
-    hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int
-) -> np.ndarray:
-    """(len(offsets) - 1, num_perm) uint32 MinHash signatures; an empty text gets MAX_HASH."""
-    out = np.full((offsets.size - 1, num_perm), MAX_HASH, dtype=np.uint32)
-    a, b = permutations(num_perm, seed)
-    mixed = _fmix32(hashes)
-    scratch = np.empty(_BLOCK_ELEMENTS, dtype=np.uint32)
-    with np.errstate(over="ignore"):
-        for first, last in _blocks(offsets):
-            lo, hi = offsets[first], offsets[last]
-            nonempty = np.flatnonzero(offsets[first + 1 : last + 1] > offsets[first:last])
-            if hi == lo:
-                continue
-            block = mixed[lo:hi]
-            buffer = scratch[: hi - lo] if hi - lo <= scratch.size else np.empty(hi - lo, np.uint32)
-            starts = offsets[first:last][nonempty] - lo
-            rows = first + nonempty
-            for j in range(num_perm):
-                # In place: no temporary array per permutation.
-                np.multiply(block, a[j], out=buffer)
-                np.add(buffer, b[j], out=buffer)
-                # reduceat finds each text's minimum without an (n, num_perm) matrix.
-                out[rows, j] = np.minimum.reduceat(buffer, starts)
-    return out
-
-
 def signatures(texts: Sequence[str], n: int, num_perm: int, seed: int) -> np.ndarray:
-    hashes, offsets = shingle_hashes(texts, n)
-    return signatures_from_hashes(hashes, offsets, num_perm, seed)
+    """(len(texts), num_perm) uint32 MinHash signatures; an empty text gets MAX_HASH."""
+    from transforms.codepoints import code_points
+
+    return code_point_signatures(*code_points(texts), n, num_perm, seed)
+
+
+def code_point_signatures(
+    cps: np.ndarray, bounds: np.ndarray, n: int, num_perm: int, seed: int
+) -> np.ndarray:
+    """``signatures`` of the texts ``cps[bounds[i]:bounds[i+1]]`` (code points, as uint32)."""
+    from transforms.minhash_kernel import signatures_kernel
+
+    out = np.full((bounds.size - 1, num_perm), MAX_HASH, dtype=np.uint32)
+    a, b = permutations(num_perm, seed)
+    signatures_kernel(np.ascontiguousarray(cps, dtype=np.uint32), bounds, n, a, b, out)
+    return out
 
 
 def estimated_jaccard(left: np.ndarray, right: np.ndarray) -> np.ndarray:

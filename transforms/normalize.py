@@ -331,8 +331,11 @@ def normalize_title(title: str | None, cfg: NormalizeConfig = _DEFAULT_CONFIG) -
     """A title normalized like text, on one line (line breaks become spaces); empty becomes None."""
     if title is None:
         return None
-    normalized = normalize_text(title, cfg).replace("\n", " ")
-    return normalized or None
+    return _title_from_translated(translate_batch([title])[0], cfg)
+
+
+def _title_from_translated(translated: str, cfg: NormalizeConfig) -> str | None:
+    return _normalize_translated(translated, cfg).replace("\n", " ") or None
 
 
 def normalize_batch(records: pa.Table, cfg: NormalizeConfig) -> StageResult:
@@ -352,7 +355,10 @@ def normalize_batch(records: pa.Table, cfg: NormalizeConfig) -> StageResult:
         if normalized != text:
             texts[i] = normalized
             changed += 1
-        titles[i] = normalize_title(titles[i], cfg)
+    titled = [i for i, title in enumerate(titles) if title is not None]
+    translated_titles = translate_batch([titles[i] for i in titled])
+    for i, translated in zip(titled, translated_titles, strict=True):
+        titles[i] = _title_from_translated(translated, cfg)
 
     schema = records.schema
     kept = records

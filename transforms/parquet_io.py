@@ -61,7 +61,14 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def write_table(table: pa.Table, destination: Path, cfg: OutputConfig = OutputConfig()) -> Path:
+# A run's intermediate files are read once or twice and deleted: writing them
+# zstd-compressed took 4-8x longer than uncompressed (bench/RESULTS.md) and was
+# a large share of each shard's job.  They take more disk instead (about 2x the
+# cleaned text while a run is in progress).
+WORK_FILES = OutputConfig(compression="none", compression_level=None)
+
+
+def write_table(table: pa.Table, destination: Path, cfg: OutputConfig = WORK_FILES) -> Path:
     compression = None if cfg.compression == "none" else cfg.compression
     level = cfg.compression_level if compression in ("zstd", "gzip") else None
     with atomic_path(destination) as tmp:

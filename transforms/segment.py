@@ -88,6 +88,15 @@ _CLOSERS = "”’」』）)】》〉〕］]'"
 
 _TERMINATOR_RUN = re.compile(f"[{re.escape(_TERMINATORS)}]+")
 
+# Without ASCII '!', '?' and straight quotes every terminator run ends a
+# sentence and no quote needs counting, so one regex finds the same sentences
+# as the general loop below (a test checks it on random paragraphs); measured
+# several times faster, and it covers nearly every paragraph of Chinese news.
+_NEEDS_GENERAL_PATH = re.compile("[!?\"']")
+_T = re.escape(_FULLWIDTH_TERMINATORS)
+_C = re.escape(_CLOSERS)
+_SIMPLE_SENTENCE = re.compile(f"[^{_T}]*[{_T}][{_C}{_T}]*\\s*|[^{_T}]+")
+
 
 def split_paragraphs(text: str) -> list[str]:
     """The non-empty lines of ``text``, in order.
@@ -133,6 +142,13 @@ def split_sentences(paragraph: str) -> list[str]:
     ``"".join(split_sentences(p)) == p`` for every string; no sentence is
     empty, so an empty paragraph has no sentence.
     """
+    if _NEEDS_GENERAL_PATH.search(paragraph) is None:
+        return _SIMPLE_SENTENCE.findall(paragraph)
+    return split_sentences_general(paragraph)
+
+
+def split_sentences_general(paragraph: str) -> list[str]:
+    """``split_sentences`` for any paragraph: ASCII '!' and '?', straight quotes."""
     sentences: list[str] = []
     start = search_from = 0
     while (run := _TERMINATOR_RUN.search(paragraph, search_from)) is not None:

@@ -69,8 +69,10 @@ def warm_up() -> None:
     the first shard does not pay for it.
     """
     from transforms.canonical import load_tables
+    from transforms.minhash import signatures
 
     load_tables()
+    signatures(["预热"], 5, 16, 1)  # loads (or, the first time, compiles) the kernel
 
 
 def _timed(stage: Callable[..., StageResult], *args: Any) -> StageResult:
@@ -239,11 +241,12 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
         stages["dedup"].seconds += prepared.get("fingerprint_seconds", 0.0)
         kept_rows += finished["kept_rows"]
         rejected_rows += finished["rejected_rows"]
+    dedup_steps = {"fingerprint": stages["dedup"].seconds}
     dedup_path = resolved_marker(work_dir)
     if dedup_path.exists():
-        stages["dedup"].merge(
-            StageCounts.from_dict("dedup", read_json(dedup_path)["stages"]["dedup"])
-        )
+        resolved = read_json(dedup_path)
+        stages["dedup"].merge(StageCounts.from_dict("dedup", resolved["stages"]["dedup"]))
+        dedup_steps.update(resolved["seconds_by_step"])
 
     rejected_by_reason: dict[str, int] = {}
     for counts in stages.values():
@@ -259,5 +262,6 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
             "balanced": extracted == kept_rows + rejected_rows,
         },
         "rejected_by_reason": dict(sorted(rejected_by_reason.items())),
+        "dedup_seconds_by_step": {k: round(v, 6) for k, v in dedup_steps.items()},
         "stages": {name: counts.to_dict() for name, counts in stages.items()},
     }

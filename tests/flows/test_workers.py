@@ -42,3 +42,38 @@ def test_a_killed_worker_raises_worker_lost_and_the_pool_recovers(tmp_path):
             in_worker(_die_once, str(tmp_path / "marker"))
         # The same job again, as a Prefect retry would run it, succeeds on a new pool.
         assert in_worker(_die_once, str(tmp_path / "marker")) != os.getpid()
+
+
+def _append_and_return(path: str, value: str) -> str:
+    from pathlib import Path
+
+    with Path(path).open("a") as log:
+        log.write(value + "\n")
+    return value
+
+
+def test_a_job_started_early_runs_once_and_its_result_is_awaited_by_key(tmp_path):
+    from flows.workers import start_early
+
+    log = tmp_path / "log"
+    with worker_pool(2):
+        assert start_early("shard-1", _append_and_return, str(log), "early")
+        # The caller asks for the job under its key: the early run's result, not a second run.
+        assert in_worker(_append_and_return, str(log), "late", key="shard-1") == "early"
+        # A key asked for again (a Prefect retry) runs the job anew.
+        assert in_worker(_append_and_return, str(log), "retry", key="shard-1") == "retry"
+    assert log.read_text().split() == ["early", "retry"]
+
+
+def test_nothing_starts_early_without_a_pool(tmp_path):
+    from flows.workers import start_early
+
+    assert not start_early("k", _append_and_return, str(tmp_path / "log"), "x")
+    assert not (tmp_path / "log").exists()
+
+
+def test_workers_run_at_lower_cpu_priority():
+    from flows.workers import WORKER_NICENESS
+
+    with worker_pool(2):
+        assert in_worker(os.nice, 0) == os.nice(0) + WORKER_NICENESS

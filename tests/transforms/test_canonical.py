@@ -4,7 +4,6 @@ from transforms.canonical import (
     canonical_batch,
     canonical_form,
     exact_hash,
-    fold_script,
     is_traditional,
 )
 
@@ -39,7 +38,7 @@ def test_taiwan_vocabulary_folds_to_mainland_words():
 
 def test_simplified_text_is_not_rewritten_by_phrase_conversion():
     text = "程序员打开文件夹里的文件。"
-    assert fold_script(text) == text
+    assert canonical_form(text) == "程序员打开文件夹里的文件"
 
 
 def test_script_folding_can_be_turned_off():
@@ -86,3 +85,10 @@ def test_character_level_traditional_copy_is_not_rewritten_with_taiwan_phrases()
 
 def test_stray_traditional_characters_in_simplified_text_fold():
     assert canonical_form("这是一个關於经济的报道") == canonical_form("这是一个关于经济的报道")
+
+
+def test_a_batch_mixing_taiwan_text_and_expanding_characters_equals_one_by_one():
+    taiwan = opencc.OpenCC("s2twp").convert("请把文件保存到软件的程序目录，面积10㎡。")
+    texts = [NEWS, taiwan, "㎡面积①ﬁ", "", opencc.OpenCC("s2t").convert(NEWS)]
+    assert canonical_batch(texts) == [canonical_form(t) for t in texts]
+    assert canonical_form(taiwan) == canonical_form("请把文件保存到软件的程序目录，面积10m2。")

@@ -23,6 +23,7 @@ from transforms.segment import (
     sentences_of,
     split_paragraphs,
     split_sentences,
+    split_sentences_general,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,3 +304,14 @@ def test_null_text_is_refused() -> None:
     table = pa.table({"doc_id": ["d0"], "text": pa.array([None], pa.string())})
     with pytest.raises(ValueError, match="null text"):
         segment_batch(table, SegmentConfig())
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("。！？；…⋯”’」』）)】》〉〕］]中文字 \u3000\tab,.;:(")),
+        max_size=60,
+    )
+)
+def test_fast_path_finds_the_same_sentences_as_the_general_loop(paragraph: str) -> None:
+    # Paragraphs without ASCII '!', '?' or straight quotes take one regex.
+    assert split_sentences(paragraph) == split_sentences_general(paragraph)
