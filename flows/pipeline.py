@@ -257,7 +257,9 @@ def clean_corpus(
         len(discovery.skipped),
         work_dir,
     )
-    with run_progress(show_progress) as progress:
+    # A deployment calls the flow directly: it then starts its own workers.
+    workers = config.run.resolved_workers()
+    with worker_pool(workers, warm_up), run_progress(show_progress) as progress:
         total_bytes = sum(s.size for s in shards)
         failed = _prepare_all(
             shards, work_dir, config, progress.stage("prepare", len(shards), total_bytes)

@@ -93,12 +93,14 @@ _pool: _Pool | None = None
 def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> Iterator[None]:
     """Run shard jobs in ``workers`` processes inside this block (in-process when 1).
 
+    Inside a block that already has a pool, that pool is used.
+
     ``warm_up`` runs once in every worker as soon as it starts, so that loading
     modules and tables overlaps with whatever the caller does next (Prefect's
     server start-up takes seconds).
     """
     global _pool
-    if workers <= 1:
+    if workers <= 1 or _pool is not None:  # in-process, or the caller's pool serves
         yield
         return
     pool = _Pool(workers, warm_up)
