@@ -27,6 +27,7 @@ fresh interpreter.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import statistics
@@ -48,7 +49,6 @@ from transforms.minhash import (  # noqa: E402
     code_point_signatures,
     permutations,
     shingle_hashes,
-    shingles,
 )
 
 NUM_PERM, NGRAM, SEED = 128, 5, 1
@@ -86,7 +86,7 @@ def datasketch_signatures(texts: list[str]) -> np.ndarray:
     from datasketch import MinHash
 
     hashes, offsets = shingle_hashes(texts, NGRAM)
-    per_text = [hashes[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    per_text = [hashes[a:b].tolist() for a, b in itertools.pairwise(offsets)]
     template = MinHash(num_perm=NUM_PERM, seed=SEED)
     rows = []
     for values in per_text:

@@ -1,6 +1,7 @@
-"""The ``zhclean`` command line.
+"""The ``zhclean`` command line: ``run``, and ``release``, ``verify``, ``publish``.
 
-Exit status: 0 on success, 1 when the run itself failed, 2 for a usage error
+Exit status: 0 on success, 1 when the run itself failed (or a release could
+not be made, published or verified), 2 for a usage error
 (unknown option, missing input path, unreadable or invalid config), always
 with one line on stderr and no traceback.
 """
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", "-c", type=Path, help="TOML file with any of the settings below")
     run.add_argument("--workers", type=int, help="parallel shard workers (default: all cores)")
     run.add_argument(
+        "--dask-address",
+        metavar="ADDRESS",
+        help="run the tasks on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
+        "worker processes; needs PREFECT_API_URL (default: off)",
+    )
+    run.add_argument(
         "--shard-max-mb",
         type=float,
         help=f"group small files into shards up to this size (default: {d.run.shard_max_bytes // 2**20})",
@@ -104,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"word segmenter for --words (default: {d.segment.word_segmenter})",
     )
     run.add_argument(
+        "--full",
+        action="store_true",
+        help="process every input and replace the dataset (default: over an existing dataset, "
+        "only new and changed input files are processed and their documents added)",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="after a killed run with the same inputs and settings, redo only its unfinished work",
@@ -114,7 +127,175 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress display and no summary line (errors are still printed)",
     )
+    _add_release_commands(commands)
+    _add_serve_command(commands)
     return parser
+
+
+def _add_serve_command(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve the flow as a Prefect deployment, on a schedule and on demand",
+        description=(
+            "Register the Prefect deployment 'zhclean/NAME' that cleans INPUT... into OUTPUT "
+            "(settings from defaults, then --config, then these flags) and run its flow runs: "
+            "on the --cron schedule and whenever one is triggered (`prefect deployment run "
+            "'zhclean/NAME'`). Uses the Prefect server of PREFECT_API_URL, else one answering on "
+            "127.0.0.1:4200, else starts `prefect server start` and stops it on exit. "
+            "Runs until Ctrl-C or SIGTERM."
+        ),
+    )
+    serve.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="INPUT",
+        help="input files or folders, searched recursively (default: data/sample)",
+    )
+    serve.add_argument("--output", "-o", type=Path, help="output folder (default: output)")
+    serve.add_argument("--config", "-c", type=Path, help="TOML file with the run's settings")
+    serve.add_argument(
+        "--cron",
+        metavar="CRON",
+        help='schedule, e.g. "0 3 * * *" for 03:00 every night (default: none, runs only '
+        "when triggered)",
+    )
+    serve.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="TZ",
+        help="IANA time zone of --cron, e.g. Asia/Shanghai (default: UTC)",
+    )
+    serve.add_argument(
+        "--name", default="default", help="deployment name: 'zhclean/NAME' (default: default)"
+    )
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {}
+    if args.inputs:
+        overrides["inputs"] = [str(p) for p in args.inputs]
+    if args.output:
+        overrides["output"] = str(args.output)
+    try:
+        config = load_config(args.config, overrides)
+    except ConfigError as err:
+        return _fail(str(err))
+    from transforms.inputs import InputError, discover_inputs
+
+    try:
+        discover_inputs(config.inputs, exclude=config.output.resolve())
+    except InputError as err:
+        return _fail(str(err))
+    if not args.name or "/" in args.name:
+        return _fail(f"invalid deployment name {args.name!r}: give a name without '/'")
+    from flows.prefect_env import configure_prefect_environment
+
+    configure_prefect_environment()
+    from flows.prefect_server import ServerStartError, startup_timeout
+    from flows.serve import (
+        ServerUnreachable,
+        check_schedule,
+        choose_server,
+        configured_api_url,
+        serve,
+    )
+
+    problem = check_schedule(args.cron, args.timezone)
+    if problem:
+        return _fail(f"invalid --cron/--timezone: {problem}")
+    if config.run.dask_address and not configured_api_url():
+        return _fail(DASK_NEEDS_SERVER)
+    try:
+        server = choose_server(startup_timeout())
+    except (ServerUnreachable, ServerStartError) as err:
+        return _fail(str(err), status=1)
+    try:
+        serve(config, args.name, args.cron, args.timezone, server, announce=_announce)
+    except (KeyboardInterrupt, SystemExit):
+        pass  # Ctrl-C or SIGTERM: the runner has stopped
+    except Exception as err:
+        return _fail(f"serve failed: {type(err).__name__}: {_one_line(err)}", status=1)
+    finally:
+        if server.started is not None:
+            server.started.stop()
+    return 0
+
+
+def _announce(line: str) -> None:
+    print(line, flush=True)
+
+
+DASK_NEEDS_SERVER = (
+    "--dask-address (run.dask_address) needs a Prefect server that the Dask workers reach too: "
+    "start one (`prefect server start --host 0.0.0.0`) and set "
+    "PREFECT_API_URL=http://HOST:4200/api here and for the workers"
+)
+
+
+def _add_release_commands(commands: Any) -> None:
+    release = commands.add_parser(
+        "release",
+        help="snapshot the dataset as a versioned, verifiable release",
+        description=(
+            "Copy <output>/data (and with --with-rejected <output>/rejected) into "
+            "<output>/releases/VERSION/ with a manifest (sizes, rows, SHA-256, schema, runs), "
+            "a dataset card (README.md with plots) and CHANGES.md. A version is made once: "
+            "releasing it again fails. Credentials for --publish come from the environment."
+        ),
+    )
+    release.add_argument(
+        "--version",
+        required=True,
+        metavar="VERSION",
+        help="release name: letters, digits and . _ + - (e.g. 2026.11.1 or v3)",
+    )
+    release.add_argument("--output", "-o", type=Path, help="dataset folder (default: output)")
+    release.add_argument(
+        "--config", "-c", type=Path, help="TOML file (release.* and output_files.* settings)"
+    )
+    release.add_argument(
+        "--with-rejected",
+        action="store_true",
+        default=None,
+        help="also put the rejected documents into the release (default: release.include_rejected)",
+    )
+    release.add_argument(
+        "--publish",
+        metavar="URL",
+        help="then copy the release to URL/VERSION (s3://bucket/prefix or a folder) and verify it",
+    )
+    release.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+
+    verify = commands.add_parser(
+        "verify",
+        help="check a release's files against its manifest",
+        description=(
+            "Recompute the size, SHA-256, rows and schema of every file of a release (a folder "
+            "or an fsspec URL such as s3://bucket/prefix/VERSION) and refuse files the manifest "
+            "does not list. Exits 1 naming the first mismatch."
+        ),
+    )
+    verify.add_argument("release", metavar="RELEASE", help="release folder or URL")
+    verify.add_argument(
+        "--config", "-c", type=Path, help="TOML file (release.storage_options for URLs)"
+    )
+    verify.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+
+    publish = commands.add_parser(
+        "publish",
+        help="copy an existing release to a URL and verify the copy",
+        description=(
+            "Copy the release folder RELEASE to URL/VERSION (manifest.json last) and verify the "
+            "copy; what `zhclean release --publish` does, for a release made earlier."
+        ),
+    )
+    publish.add_argument("release", type=Path, metavar="RELEASE", help="release folder")
+    publish.add_argument("url", metavar="URL", help="s3://bucket/prefix, a folder, any fsspec URL")
+    publish.add_argument(
+        "--config", "-c", type=Path, help="TOML file (release.storage_options for the URL)"
+    )
+    publish.add_argument("--quiet", "-q", action="store_true", help="no summary line")
 
 
 def _version() -> str:
@@ -130,6 +311,7 @@ def _version() -> str:
 _FLAG_FIELDS: dict[str, tuple[str | None, str, Any]] = {
     "output": (None, "output", str),
     "workers": ("run", "workers", int),
+    "dask_address": ("run", "dask_address", str),
     "shard_max_mb": ("run", "shard_max_bytes", lambda mb: int(mb * 2**20)),
     "min_chars": ("filter", "min_chars", int),
     "min_chinese_ratio": ("filter", "min_chinese_ratio", float),
@@ -184,7 +366,8 @@ def command_run(args: argparse.Namespace) -> int:
         discover_inputs(config.inputs, exclude=config.output.resolve())
     except InputError as err:
         return _fail(str(err))
-
+    if config.run.dask_address and not os.environ.get("PREFECT_API_URL"):
+        return _fail(DASK_NEEDS_SERVER)
     from flows.prefect_env import configure_prefect_environment
 
     configure_prefect_environment()
@@ -194,11 +377,22 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         with output_lock(config.output), prefect_api() as server:
             # Imported while the server boots: the two overlap.
+            from transforms.dataset_state import DatasetMismatch, DatasetState
+
+            if not args.full:
+                try:
+                    DatasetState.load(config.output.resolve()).check_compatible(config.config_hash)
+                except DatasetMismatch as err:
+                    return _fail(str(err))
             from flows.pipeline import run_pipeline
 
             api_ready = (lambda: server.wait_until_healthy(startup_timeout())) if server else None
             stats = run_pipeline(
-                config, resume=args.resume, show_progress=not args.quiet, api_ready=api_ready
+                config,
+                resume=args.resume,
+                show_progress=not args.quiet,
+                api_ready=api_ready,
+                full=args.full,
             )
     except OutputLocked as err:
         return _fail(str(err), status=1)
@@ -211,6 +405,102 @@ def command_run(args: argparse.Namespace) -> int:
         files = ", ".join(failure["files"])
         print(f"zhclean: error: shard failed ({files}): {failure['error']}", file=sys.stderr)
     return 0 if stats["documents"]["balanced"] and not stats["failed_shards"] else 1
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _release_config(args: argparse.Namespace) -> PipelineConfig:
+    overrides = {"output": str(args.output)} if getattr(args, "output", None) else {}
+    return load_config(args.config, overrides)
+
+
+def command_release(args: argparse.Namespace) -> int:
+    from transforms.release import InvalidVersion, ReleaseError, create_release, validate_version
+    from transforms.release_store import InvalidLocation, check_url
+
+    try:
+        config = _release_config(args)
+        validate_version(args.version)
+        if args.publish:
+            check_url(args.publish)
+    except (ConfigError, InvalidVersion, InvalidLocation) as err:
+        return _fail(str(err))
+    if not (config.output / "data").is_dir():
+        return _fail(f"no dataset in {config.output} (run `zhclean run` first)", status=1)
+    from flows.lock import OutputLocked, output_lock
+
+    try:
+        with output_lock(config.output):
+            release = create_release(
+                config.output, args.version, config, include_rejected=args.with_rejected
+            )
+    except (OutputLocked, ReleaseError) as err:
+        return _fail(_one_line(err), status=1)
+    except Exception as err:
+        log = _write_error_log(config.output)
+        return _fail(
+            f"release failed: {type(err).__name__}: {_one_line(err)} (traceback in {log})", 1
+        )
+    if not args.quiet:
+        data = release.files("data")
+        size = sum(f["bytes"] for f in data)
+        print(
+            f"zhclean: release {release.version}: {release.documents:,} documents in "
+            f"{len(data)} data file(s), {size:,} bytes -> {release.path}"
+        )
+    if args.publish:
+        return _publish(release.path, args.publish, config, args.quiet)
+    return 0
+
+
+def _publish(release_dir: Path, url: str, config: PipelineConfig, quiet: bool) -> int:
+    from transforms.release import ReleaseError
+    from transforms.release_store import publish_release
+
+    try:
+        verified = publish_release(release_dir, url, config.release.storage_options)
+    except ReleaseError as err:
+        return _fail(f"publish failed: {_one_line(err)}", status=1)
+    except Exception as err:  # network, permissions, missing bucket: say what, in one line
+        return _fail(
+            f"publish of {release_dir} to {url} failed: {type(err).__name__}: {_one_line(err)}",
+            status=1,
+        )
+    if not quiet:
+        print(f"zhclean: published to {verified.location} and verified: {verified.files} files")
+    return 0
+
+
+def command_publish(args: argparse.Namespace) -> int:
+    from transforms.release_store import InvalidLocation, check_url
+
+    try:
+        config = _release_config(args)
+        check_url(args.url)
+    except (ConfigError, InvalidLocation) as err:
+        return _fail(str(err))
+    return _publish(args.release, args.url, config, args.quiet)
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    from transforms.release import ReleaseError
+    from transforms.release_store import verify_release
+
+    try:
+        config = _release_config(args)
+    except ConfigError as err:
+        return _fail(str(err))
+    try:
+        verified = verify_release(args.release, config.release.storage_options)
+    except ReleaseError as err:
+        return _fail(f"release does not verify: {_one_line(err)}", status=1)
+    except Exception as err:
+        return _fail(f"cannot verify {args.release}: {type(err).__name__}: {_one_line(err)}", 1)
+    if not args.quiet:
+        print(f"zhclean: {verified.summary()}")
+    return 0
 
 
 def _write_error_log(output: Path) -> Path:
@@ -235,7 +525,14 @@ def _one_line_summary(stats: dict[str, Any], config: PipelineConfig, seconds: fl
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    status = command_run(args) if args.command == "run" else 2
+    commands = {
+        "run": command_run,
+        "release": command_release,
+        "verify": command_verify,
+        "publish": command_publish,
+        "serve": command_serve,
+    }
+    status = commands[args.command](args) if args.command in commands else 2
     if argv is None:  # a real process exit, not a call from tests
         _silence_exit_noise()
     return status

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from transforms.config import PipelineConfig
-from transforms.schema import KEPT_SCHEMA, REJECTED_SCHEMA, REJECTION_REASONS
+from transforms.schema import COLUMN_DOCS, KEPT_SCHEMA, REJECTED_SCHEMA, REJECTION_REASONS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -11,6 +11,14 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 def test_every_output_column_is_documented():
     for name in {*KEPT_SCHEMA.names, *REJECTED_SCHEMA.names}:
         assert f"`{name}`" in README, name
+
+
+def test_column_meanings_match_the_schema_module():
+    # Release dataset cards take column meanings from COLUMN_DOCS: one wording.
+    assert set(COLUMN_DOCS) == {*KEPT_SCHEMA.names, *REJECTED_SCHEMA.names}
+    for name, meaning in COLUMN_DOCS.items():
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{name}` |"))
+        assert row.rstrip().endswith(f"| {meaning} |"), name
 
 
 def test_every_rejection_reason_is_documented():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,10 +24,18 @@ class _Section(BaseModel):
 
 
 class ExtractConfig(_Section):
-    text_field: str = Field("text", description="JSON Lines / Parquet field holding plain text")
-    html_field: str = Field("html", description="JSON Lines / Parquet field holding HTML")
-    id_field: str = Field("id", description="field holding the record's own id (optional)")
-    title_field: str = Field("title", description="field holding the title (optional)")
+    text_field: str = Field(
+        "text", min_length=1, description="JSON Lines / Parquet field holding plain text"
+    )
+    html_field: str = Field(
+        "html", min_length=1, description="JSON Lines / Parquet field holding HTML"
+    )
+    id_field: str = Field(
+        "id", min_length=1, description="field holding the record's own id (optional)"
+    )
+    title_field: str = Field(
+        "title", min_length=1, description="field holding the title (optional)"
+    )
     title_max_chars: int = Field(
         64, ge=1, description="a .txt record's first line becomes its title if at most this long"
     )
@@ -72,7 +80,8 @@ class DedupConfig(_Section):
     enabled: bool = Field(True, description="remove exact and near duplicates")
     ngram_size: int = Field(5, ge=1, le=32, description="character n-gram (shingle) size")
     num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations")
-    seed: int = Field(1, description="MinHash seed (datasketch's default is 1)")
+    # numpy's RandomState (datasketch's permutations) takes 32-bit seeds only.
+    seed: int = Field(1, ge=0, le=2**32 - 1, description="MinHash seed (datasketch's default is 1)")
     threshold: float = Field(
         0.8, gt=0.0, le=1.0, description="Jaccard at or above which two documents are duplicates"
     )
@@ -103,8 +112,12 @@ class SegmentConfig(_Section):
 
 
 class OutputConfig(_Section):
-    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
-    compression_level: int | None = Field(3, description="codec level (zstd: 1-22)")
+    compression: Literal["zstd", "snappy", "gzip", "none"] = Field(
+        "zstd", description="Parquet compression codec"
+    )
+    compression_level: int | None = Field(
+        3, description="codec level (zstd: 1-22, gzip: 1-9; ignored by snappy and none)"
+    )
     max_rows_per_file: int = Field(
         100_000, ge=1, description="a Parquet file holds at most this many rows"
     )
@@ -113,6 +126,19 @@ class OutputConfig(_Section):
         ge=1,
         description="rows per Parquet row group (streaming readers read one at a time)",
     )
+
+    @model_validator(mode="after")
+    def _level_fits_codec(self) -> OutputConfig:
+        # A level the codec refuses would fail the run only when it writes its output.
+        levels = {"zstd": (1, 22), "gzip": (1, 9)}
+        if self.compression in levels and self.compression_level is not None:
+            low, high = levels[self.compression]
+            if not low <= self.compression_level <= high:
+                raise ValueError(
+                    f"compression_level {self.compression_level} is outside {low}-{high} "
+                    f"for {self.compression}"
+                )
+        return self
 
 
 class RunConfig(_Section):
@@ -128,11 +154,75 @@ class RunConfig(_Section):
     workers: int | None = Field(
         None, ge=1, description="worker processes for shard work (default: all cores)"
     )
+    dask_address: str | None = Field(
+        None,
+        pattern=r"^\S+$",
+        description=(
+            "run the tasks on this Dask cluster (scheduler address, e.g. tcp://10.0.0.5:8786) "
+            "instead of local worker processes"
+        ),
+    )
 
     def resolved_workers(self) -> int:
         import os
 
         return self.workers or os.cpu_count() or 1
+
+
+# Keys that would put a credential into a config file (and from there into
+# stats.json and release manifests).  Credentials come from the environment
+# or the storage library's own config files, never from zhclean's config.
+_CREDENTIAL_WORDS = ("key", "secret", "token", "password", "passwd", "credential")
+
+
+def _credential_keys(options: dict[str, Any], prefix: str = "") -> list[str]:
+    found = []
+    for name, value in options.items():
+        if any(word in name.lower() for word in _CREDENTIAL_WORDS):
+            found.append(prefix + name)
+        if isinstance(value, dict):
+            found += _credential_keys(value, f"{prefix}{name}.")
+    return found
+
+
+class ReleaseConfig(_Section):
+    license: str = Field(
+        "unknown",
+        pattern=r"^[a-z0-9][a-z0-9.+-]*$",
+        description=(
+            "license id in the dataset card (a Hugging Face id such as cc-by-4.0); "
+            "`unknown` until you know the sources' terms"
+        ),
+    )
+    pretty_name: str = Field(
+        "zhclean Chinese text corpus", min_length=1, description="the dataset card's title"
+    )
+    max_file_bytes: int = Field(
+        256 * MiB,
+        ge=4096,
+        description="a release's Parquet files stop growing at this size (one row group may overshoot)",
+    )
+    include_rejected: bool = Field(
+        False, description="also put the rejected documents into releases (`--with-rejected`)"
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "fsspec options for --publish and verify URLs, e.g. endpoint_url; "
+            "never credentials (they come from the environment)"
+        ),
+    )
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_credentials(cls, value: dict[str, Any]) -> dict[str, Any]:
+        found = _credential_keys(value)
+        if found:
+            raise ValueError(
+                f"must not hold credentials ({', '.join(found)}): set them in the environment "
+                "(e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the storage library's config"
+            )
+        return value
 
 
 class PipelineConfig(BaseModel):
@@ -151,6 +241,7 @@ class PipelineConfig(BaseModel):
     segment: SegmentConfig = SegmentConfig()
     output_files: OutputConfig = OutputConfig()
     run: RunConfig = RunConfig()
+    release: ReleaseConfig = ReleaseConfig()
 
     @field_validator("inputs")
     @classmethod

@@ -4,7 +4,10 @@
 back the text the author wrote?  The order is fixed:
 
 1. a byte-order mark (``utf-8-sig``, ``utf-16``, ``utf-32``);
-2. binary data (NUL bytes, many control bytes) is refused (``None``);
+2. binary data (more than 2% control bytes, NUL included) is refused
+   (``None``); runs of NUL bytes (the padding a crashed or preallocating
+   writer leaves) do not count, so a text dump with such padding or with a
+   few stray control characters is still text;
 3. UTF-8, also when a tiny share of bytes is invalid, so that a few corrupt
    records in a large UTF-8 dump are rejected one by one instead of the
    whole file being decoded as something else;
@@ -52,9 +55,14 @@ MOSTLY_UTF8_SHARE = 0.5
 # the higher score still wins).  The floor only matters when the right
 # candidate was excluded for invalid bytes.
 MIN_PLAUSIBILITY = 0.7
-# Control bytes other than \t \n \v \f \r; text has almost none.
+# Control bytes other than \t \n \v \f \r, NUL included; text has almost none.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 MAX_CONTROL_SHARE = 0.02
+# A run of at least this many NUL bytes is padding, not content: it is left
+# out when judging whether data is text.  UTF-16/32 text without a byte-order
+# mark never has such runs (at most three NUL bytes in a row).
+NUL_PADDING_RUN = 16
+_NUL_PADDING = re.compile(rb"\x00{%d,}" % NUL_PADDING_RUN)
 
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a bad byte
 LEGACY_CANDIDATES: tuple[str, ...] = ("gb18030", "big5")
@@ -108,13 +116,15 @@ def detect_encoding(data: bytes) -> str | None:
 def undetectable_reason(data: bytes) -> str:
     """A sentence saying why ``detect_encoding(data)`` returned ``None``."""
     sample = bounded_sample(data)
-    nul = sample.find(b"\x00")
-    if nul >= 0:
-        return (
-            f"binary data: NUL byte at offset {nul} "
-            "(not text, or UTF-16/UTF-32 without a byte-order mark)"
-        )
     if looks_binary(sample):
+        nul = _first_stray_nul(sample)
+        if nul >= 0:
+            return (
+                f"binary data: NUL byte at offset {nul} "
+                "(not text, or UTF-16/UTF-32 without a byte-order mark)"
+            )
+        if not _without_padding(sample):
+            return "binary data: nothing but NUL bytes"
         return "binary data: too many control bytes for text"
     shares = ", ".join(
         f"{enc} {invalid_share(sample, enc):.0%} invalid" for enc in ("utf-8", *LEGACY_CANDIDATES)
@@ -146,12 +156,33 @@ def _cut_at_line_end(chunk: bytes) -> bytes:
 
 
 def looks_binary(sample: bytes) -> bool:
-    """True for data with NUL bytes or more than 2% control bytes."""
-    if b"\x00" in sample:
-        return True
+    """True for data that is not text: more than 2% control bytes (NUL included).
+
+    Runs of ``NUL_PADDING_RUN`` or more NUL bytes are left out of the count:
+    a dump whose writer crashed leaves such padding at its end, and its text
+    is still worth reading.  Data that is nothing but NUL bytes is binary.
+    """
     if not sample:
         return False
-    return len(_CONTROL_BYTES.findall(sample)) / len(sample) > MAX_CONTROL_SHARE
+    content = _without_padding(sample)
+    if not content:
+        return True
+    return len(_CONTROL_BYTES.findall(content)) / len(content) > MAX_CONTROL_SHARE
+
+
+def _without_padding(sample: bytes) -> bytes:
+    return _NUL_PADDING.sub(b"", sample) if b"\x00" * NUL_PADDING_RUN in sample else sample
+
+
+def _first_stray_nul(sample: bytes) -> int:
+    """Offset of the first NUL byte that is not part of padding, or -1."""
+    position = sample.find(b"\x00")
+    while position >= 0:
+        padding = _NUL_PADDING.match(sample, position)
+        if padding is None:
+            return position
+        position = sample.find(b"\x00", padding.end())
+    return -1
 
 
 def invalid_share(sample: bytes, encoding: str) -> float:

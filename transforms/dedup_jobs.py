@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from transforms.canonical import canonical_batch
 from transforms.config import PipelineConfig
 from transforms.dedup import (
     DECISION_SCHEMA,
@@ -49,6 +52,7 @@ from transforms.work_layout import (
     exact_marker,
     exact_path,
     fingerprints_path,
+    job_worker,
     pairs_marker,
     pairs_path,
     prepared_marker,
@@ -63,16 +67,48 @@ EXACT_SCHEMA = pa.schema(
 )
 
 
+@dataclass(frozen=True)
+class DedupInputs:
+    """Where the dedup steps find fingerprints and bands: this run's shards, then the
+    dataset's index folders (documents already published, which are never removed)."""
+
+    work_dir: Path
+    shard_ids: list[str]
+    index_dirs: list[Path] = field(default_factory=list)
+
+    def fingerprint_files(self) -> list[tuple[str, Path]]:
+        """(owner, path): the owner is a shard id, or ``INDEX_OWNER`` for the index."""
+        return [(s, fingerprints_path(self.work_dir, s)) for s in self.shard_ids] + [
+            (INDEX_OWNER, d / "fingerprints.parquet") for d in self.index_dirs
+        ]
+
+    def band_files(self, partition: int) -> list[Path]:
+        return [band_partition_path(self.work_dir, s, partition) for s in self.shard_ids] + [
+            d / "bands" / f"{partition:04d}.parquet" for d in self.index_dirs
+        ]
+
+
+INDEX_OWNER = ""
+
+
 def _read_matching(
-    work_dir: Path, shard_ids: list[str], columns: list[str], column: str, values: pa.Array
+    inputs: DedupInputs, columns: list[str], column: str, values: pa.Array
 ) -> pa.Table:
-    """Rows of every shard's fingerprints whose ``column`` is in ``values``, with ``shard_id``."""
+    """Rows of every fingerprint file whose ``column`` is in ``values``, with ``shard_id``.
+
+    Index rows have an empty ``shard_id`` and no ``canonical`` text (null).
+    """
     found = []
-    for shard_id in shard_ids:
-        table = read_table(fingerprints_path(work_dir, shard_id), columns=columns)
+    for owner, path in inputs.fingerprint_files():
+        present = [c for c in columns if c in pq.read_schema(path).names]
+        table = read_table(path, columns=present)
         table = table.filter(pc.is_in(table.column(column), values))
+        for missing in (c for c in columns if c not in present):
+            table = table.append_column(missing, pa.nulls(table.num_rows, pa.string()))
         found.append(
-            table.append_column("shard_id", pa.array([shard_id] * table.num_rows, pa.string()))
+            table.select(columns).append_column(
+                "shard_id", pa.array([owner] * table.num_rows, pa.string())
+            )
         )
     if not found:
         return pa.table({name: [] for name in [*columns, "shard_id"]})
@@ -100,21 +136,21 @@ def reset_stale_dedup(work_dir: Path, shard_ids: list[str]) -> None:
 
 
 def _record_seconds(marker: Path, started: float) -> None:
-    write_json({"seconds": time.perf_counter() - started}, marker)
+    write_json({"seconds": time.perf_counter() - started, "worker": job_worker()}, marker)
 
 
-def find_exact_duplicates(shard_ids: list[str], work_dir: Path) -> Path:
+def find_exact_duplicates(inputs: DedupInputs) -> Path:
     started = time.perf_counter()
     hashes = pa.concat_tables(
-        [read_table(fingerprints_path(work_dir, s), columns=["exact_hash"]) for s in shard_ids]
+        [read_table(path, columns=["exact_hash"]) for _, path in inputs.fingerprint_files()]
     )
     shared = shared_hashes(hashes)
-    info = _read_matching(work_dir, shard_ids, RANK_COLUMNS, "exact_hash", shared)
+    info = _read_matching(inputs, RANK_COLUMNS, "exact_hash", shared)
     duplicate, keeper = exact_duplicate_pairs(info.drop_columns(["shard_id"]))
     table = pa.table({"duplicate": duplicate, "keeper": keeper}, schema=EXACT_SCHEMA)
-    write_table(table, exact_path(work_dir))
-    _record_seconds(exact_marker(work_dir), started)
-    return exact_marker(work_dir)
+    write_table(table, exact_path(inputs.work_dir))
+    _record_seconds(exact_marker(inputs.work_dir), started)
+    return exact_marker(inputs.work_dir)
 
 
 def _exact_pairs(work_dir: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -122,40 +158,70 @@ def _exact_pairs(work_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return table.column("duplicate").to_numpy(), table.column("keeper").to_numpy()
 
 
-def find_candidate_pairs(partition: int, shard_ids: list[str], work_dir: Path) -> Path:
+def find_candidate_pairs(partition: int, inputs: DedupInputs) -> Path:
     started = time.perf_counter()
-    paths = [band_partition_path(work_dir, s, partition) for s in shard_ids]
-    bands = [read_table(p) for p in paths if p.exists()]
+    bands = [read_table(p) for p in inputs.band_files(partition) if p.exists()]
     pairs = np.empty((0, 2), dtype=np.int64)
     if bands:
-        exclude = np.sort(_exact_pairs(work_dir)[0])
+        exclude = np.sort(_exact_pairs(inputs.work_dir)[0])
         pairs = candidate_pairs(pa.concat_tables(bands), exclude=exclude)
     table = pa.table({"left": pairs[:, 0], "right": pairs[:, 1]}, schema=PAIR_SCHEMA)
-    write_table(table, pairs_path(work_dir, partition))
-    _record_seconds(pairs_marker(work_dir, partition), started)
-    return pairs_marker(work_dir, partition)
+    write_table(table, pairs_path(inputs.work_dir, partition))
+    _record_seconds(pairs_marker(inputs.work_dir, partition), started)
+    return pairs_marker(inputs.work_dir, partition)
 
 
-def _lookups(work_dir: Path, shard_ids: list[str], cfg: PipelineConfig):
+def _lookups(inputs: DedupInputs, cfg: PipelineConfig):
     def signatures_of(keys: np.ndarray) -> np.ndarray:
-        found = _read_matching(
-            work_dir, shard_ids, ["doc_key", "signature"], "doc_key", pa.array(keys)
-        )
+        found = _read_matching(inputs, ["doc_key", "signature"], "doc_key", pa.array(keys))
         return signature_matrix(_by_key(found, keys).column("signature"), cfg.dedup.num_perm)
 
     def canonical_of(keys: np.ndarray) -> list[str]:
-        found = _read_matching(
-            work_dir, shard_ids, ["doc_key", "canonical"], "doc_key", pa.array(keys)
+        found = _by_key(
+            _read_matching(inputs, ["doc_key", "doc_id", "canonical"], "doc_key", pa.array(keys)),
+            keys,
         )
-        return _by_key(found, keys).column("canonical").to_pylist()
+        texts = found.column("canonical").to_pylist()
+        published = [i for i, owner in enumerate(found.column("shard_id").to_pylist()) if not owner]
+        if published:
+            # The index keeps no text: the published documents' own text, folded again.
+            doc_ids = [found.column("doc_id")[i].as_py() for i in published]
+            folded = canonical_batch(published_texts(inputs, doc_ids), cfg.dedup.fold_script)
+            for i, canonical in zip(published, folded, strict=True):
+                texts[i] = canonical
+        return texts
 
     return signatures_of, canonical_of
 
 
-def resolve_duplicates(
-    shard_ids: list[str], partitions: int, work_dir: Path, cfg: PipelineConfig
-) -> Path:
+def published_texts(inputs: DedupInputs, doc_ids: list[str]) -> list[str]:
+    """``text`` of published documents, in the order of ``doc_ids``."""
+    wanted = pa.array(doc_ids, pa.string())
+    found = []
+    for index_dir in inputs.index_dirs:
+        data = index_dir.parent.parent / "data"
+        for part in sorted(data.glob(f"part-{index_dir.name}-*.parquet")):
+            table = read_table(part, columns=["doc_id", "text"])
+            found.append(table.filter(pc.is_in(table.column("doc_id"), wanted)))
+    text_of = (
+        dict(
+            zip(
+                *(pa.concat_tables(found).column(c).to_pylist() for c in ("doc_id", "text")),
+                strict=True,
+            )
+        )
+        if found
+        else {}
+    )
+    missing = [d for d in doc_ids if d not in text_of]
+    if missing:
+        raise ValueError(f"published documents missing from data/: {missing[:3]}")
+    return [text_of[d] for d in doc_ids]
+
+
+def resolve_duplicates(inputs: DedupInputs, partitions: int, cfg: PipelineConfig) -> Path:
     started = time.perf_counter()
+    work_dir, shard_ids = inputs.work_dir, inputs.shard_ids
     pairs_files = [pairs_path(work_dir, p) for p in range(partitions)]
     all_pairs = pa.concat_tables(
         [read_table(p) for p in pairs_files if p.exists()] or [PAIR_SCHEMA.empty_table()]
@@ -166,7 +232,7 @@ def resolve_duplicates(
         ),
         axis=0,
     ).reshape(-1, 2)
-    signatures_of, canonical_of = _lookups(work_dir, shard_ids, cfg)
+    signatures_of, canonical_of = _lookups(inputs, cfg)
     verified, similarity = verify_pairs(
         pairs,
         signatures_of,
@@ -175,12 +241,14 @@ def resolve_duplicates(
     )
     exact = _exact_pairs(work_dir)
     nodes = involved_keys(exact, verified)
-    info = _read_matching(work_dir, shard_ids, RANK_COLUMNS, "doc_key", pa.array(nodes))
+    info = _read_matching(inputs, RANK_COLUMNS, "doc_key", pa.array(nodes))
     decisions = resolve_clusters(
         info.drop_columns(["shard_id"]), exact, verified, similarity, signatures_of
     )
     owner = info.select(["doc_id", "shard_id"])
     decisions = decisions.join(owner, "doc_id", join_type="inner")
+    # Published documents stay as they are: only this run's documents get decisions.
+    decisions = decisions.filter(pc.not_equal(decisions.column("shard_id"), INDEX_OWNER))
     for shard_id in shard_ids:
         mine = decisions.filter(pc.equal(decisions.column("shard_id"), shard_id))
         write_table(mine.select(DECISION_SCHEMA.names), decisions_path(work_dir, shard_id))
@@ -208,6 +276,10 @@ def resolve_duplicates(
     }
     stage.seconds = sum(steps.values())
     return write_json(
-        {"stages": {"dedup": stage.check().to_dict()}, "seconds_by_step": steps},
+        {
+            "stages": {"dedup": stage.check().to_dict()},
+            "seconds_by_step": steps,
+            "worker": job_worker(),
+        },
         resolved_marker(work_dir),
     )

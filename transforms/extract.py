@@ -24,16 +24,23 @@ that breaks mid-way: the first unreadable row) and spans the file from offset
 stream) is hashed over the bytes examined, which ``source_length`` gives and
 the detail states.  ``source_encoding`` is ``"unknown"`` when no encoding
 could be determined.
+
+A file in which the reader finds no record at all (0 bytes, only whitespace,
+only ``.txt`` separator lines, only blank JSON Lines, a Parquet file with no
+rows) is one ``empty`` row, so that every input file shows up in the output:
+its byte range and hash cover the first bytes of the (decompressed) stream.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from time import perf_counter
 
 from transforms.config import ExtractConfig
-from transforms.extract_common import Collector
+from transforms.decode import detect_encoding
+from transforms.extract_common import READ_CHUNK, UNREAD_FILE_HASH_BYTES, Collector
 from transforms.extract_html import extract_html
 from transforms.extract_jsonl import extract_jsonl
 from transforms.extract_parquet import extract_parquet
@@ -83,4 +90,35 @@ def extract_file(path: Path, root: Path, cfg: ExtractConfig) -> StageResult:
     started = perf_counter()
     out = Collector(path, root, fmt)
     _READERS[fmt](path, cfg, out)
+    if not out.kept and not out.rejected:
+        _reject_empty_file(path, fmt, out)
     return out.result(perf_counter() - started)
+
+
+def _reject_empty_file(path: Path, fmt: str, out: Collector) -> None:
+    """The one ``empty`` row of a file without records, with a detail saying what it holds."""
+    size = path.stat().st_size
+    head = _stream_head(path, fmt)
+    if size == 0:
+        detail = "whole file: empty (0 bytes)"
+    elif fmt == "parquet":
+        detail = f"whole file: a Parquet file with no rows ({size:,} bytes)"
+    elif not head:
+        detail = f"whole file: the gzip stream holds no data ({size:,} bytes compressed)"
+    elif not head.decode(detect_encoding(head) or "utf-8", errors="replace").strip():
+        detail = f"whole file: only whitespace ({size:,} bytes), no text"
+    else:
+        detail = f"whole file: no records, only separator lines and whitespace ({size:,} bytes)"
+    out.reject_empty_file(head, detail)
+
+
+def _stream_head(path: Path, fmt: str) -> bytes:
+    """The first ``UNREAD_FILE_HASH_BYTES`` of the file, decompressed for ``.jsonl.gz``."""
+    with path.open("rb") as handle:
+        raw = handle.read(READ_CHUNK if fmt == "jsonl.gz" else UNREAD_FILE_HASH_BYTES)
+    if fmt != "jsonl.gz":
+        return raw
+    try:
+        return zlib.decompressobj(wbits=31).decompress(raw, UNREAD_FILE_HASH_BYTES)
+    except zlib.error:
+        return b""

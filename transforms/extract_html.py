@@ -122,4 +122,6 @@ def extract_html(path: Path, cfg: ExtractConfig, out: Collector) -> None:
             Origin(0, span, candidates[-1]), "whole file", error, data, candidates[-1]
         )
         return
+    if not text.strip():
+        return  # no record: extract_file reports the file as empty
     out.keep(Origin(0, span, encoding), text, html_title(text), is_html=True)

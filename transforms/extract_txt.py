@@ -47,6 +47,12 @@ _LINE_BYTES = re.compile(rb"([^\r\n]*)(\r\n|\r|\n|\Z)")
 _LINE_TEXT = re.compile(r"([^\r\n]*)(\r\n|\r|\n|\Z)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[^\S\r\n]*(?:\r\n|\r|\n))+")
+# A line longer than this is classified from its first bytes when they show it
+# is text (see ``_classify_long_line``): a multi-MB record on one line is then
+# never decoded just to find out that it is not a marker line.
+LONG_LINE_BYTES = 4096
+# A character that no marker line (blank, ``*``, ``NEXT NEWS``) can contain.
+_NOT_IN_MARKER_LINE = re.compile(r"[^\s*=NEXTWSnextws]")
 
 
 def classify_line(line: str) -> LineKind:
@@ -102,11 +108,31 @@ def index_lines(data: bytes, encoding: str) -> LineIndex:
     for match in _LINE_BYTES.finditer(data, start):
         if match.end() == match.start():
             break
-        content = match.group(1)
-        index.add(
-            classify_line(content.decode(codec, errors="replace")), match.start(), match.end(1)
-        )
+        line_start, line_end = match.span(1)
+        if line_end - line_start > LONG_LINE_BYTES:
+            kind = _classify_long_line(data, line_start, line_end, codec)
+        else:
+            kind = classify_line(data[line_start:line_end].decode(codec, errors="replace"))
+        index.add(kind, line_start, line_end)
     return index
+
+
+def _classify_long_line(data: bytes, start: int, end: int, codec: str) -> LineKind:
+    """``classify_line`` of ``data[start:end]``, decoding only its first bytes when that settles it.
+
+    The first ``LONG_LINE_BYTES`` are decoded (an incomplete character at the
+    cut is held back, not replaced).  A line whose first non-blank characters
+    are ``>>>`` is a title marker; one with a character that no marker line
+    can hold is text.  Anything else (a line of ``*``, ``=`` or spaces longer
+    than the window) is decoded whole, as a short line is.
+    """
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    head = decoder.decode(data[start : start + LONG_LINE_BYTES], final=False).lstrip()
+    if head.startswith(">>>"):
+        return LineKind.TITLE_MARKER
+    if len(head) >= 3 and _NOT_IN_MARKER_LINE.search(head):
+        return LineKind.TEXT
+    return classify_line(data[start:end].decode(codec, errors="replace"))
 
 
 def record_codec(encoding: str, data: bytes) -> str:
@@ -250,20 +276,22 @@ def extract_txt(path: Path, cfg: ExtractConfig, out: Collector) -> None:
         out.reject(Origin(0, RawSpan.of(data, 0), UNKNOWN_ENCODING), "decode_error", detail)
         return
     codec = record_codec(encoding, data)
+    view = memoryview(data)  # slices of a view do not copy: a huge record is hashed in place
     for index, (start, end) in enumerate(split_txt_records(data, encoding)):
-        origin = Origin(index, RawSpan.of(data[start:end], start), encoding)
-        _emit_txt_record(data[start:end], origin, codec, cfg, out)
+        origin = Origin(index, RawSpan.of(view[start:end], start), encoding)
+        _emit_txt_record(view[start:end], origin, codec, cfg, out)
 
 
 def _emit_txt_record(
-    raw: bytes, origin: Origin, codec: str, cfg: ExtractConfig, out: Collector
+    record: memoryview, origin: Origin, codec: str, cfg: ExtractConfig, out: Collector
 ) -> None:
     start = origin.span.offset or 0
-    where = f"record {origin.record} (bytes {start:,}-{start + len(raw):,})"
-    if len(raw) > cfg.max_record_bytes:
-        detail = over_limit(where, len(raw), "max_record_bytes", cfg.max_record_bytes)
+    where = f"record {origin.record} (bytes {start:,}-{start + len(record):,})"
+    if len(record) > cfg.max_record_bytes:
+        detail = over_limit(where, len(record), "max_record_bytes", cfg.max_record_bytes)
         out.reject(origin, "too_large", detail)
         return
+    raw = bytes(record)
     try:
         text = decode_strict(raw, codec)
     except UnicodeDecodeError as error:

@@ -4,13 +4,18 @@ Inputs are files or folders; folders are searched recursively.  Files are
 listed in sorted order of (root, relative path), so the same inputs give the
 same shards whatever order the user named them in.  Symbolic links are
 followed only when their target stays inside the root they were found under:
-a link out of the input tree, or a link loop, is skipped and reported.
+a link out of the input tree, or a link loop, is skipped and reported; a link
+to a folder is never walked (reported too).  A file with a supported name that
+is not a regular file (a named pipe would block the reader forever) or that
+cannot be opened and read (permissions, I/O error) is skipped and reported
+with the reason; named directly on the command line, it is an ``InputError``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,15 +55,47 @@ def _input_file(path: Path, root: Path) -> InputFile | None:
     fmt = source_format_of(path)
     if fmt is None:
         return None
-    stat = path.stat()
+    status = path.stat()
     return InputFile(
         source_path=path.relative_to(root).as_posix(),
         path=path,
         root=root,
-        size=stat.st_size,
-        mtime_ns=stat.st_mtime_ns,
+        size=status.st_size,
+        mtime_ns=status.st_mtime_ns,
         source_format=fmt,
     )
+
+
+_KIND_OF_MODE = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def unusable_reason(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input file, or ``None`` when it can.
+
+    A regular file must open and yield its first byte: this catches missing
+    permissions and I/O errors before any work is planned.  Anything else (a
+    named pipe, a device, a socket) is refused without being opened, since
+    reading it could block or never end.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KIND_OF_MODE if test(mode)), "a special file")
+        return f"not a regular file ({kind})"
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+    return None
 
 
 def _walk(root: Path, exclude: Path | None, found: Discovery) -> None:
@@ -69,6 +106,11 @@ def _walk(root: Path, exclude: Path | None, found: Discovery) -> None:
         dirs[:] = [
             d for d in dirs if not d.startswith(".") and (exclude is None or here / d != exclude)
         ]
+        for name in dirs:
+            if (here / name).is_symlink():  # os.walk does not enter it; say so
+                found.skipped.append(
+                    SkippedInput(str(here / name), "symbolic link to a folder (not followed)")
+                )
         for name in sorted(names):
             candidate = here / name
             if name.startswith("."):
@@ -86,12 +128,15 @@ def _walk(root: Path, exclude: Path | None, found: Discovery) -> None:
                         SkippedInput(str(candidate), "symbolic link points outside the input root")
                     )
                     continue
-            if not candidate.is_file():
+            if source_format_of(candidate) is None:
+                found.skipped.append(SkippedInput(str(candidate), "unsupported file type"))
+                continue
+            problem = unusable_reason(candidate)
+            if problem is not None:
+                found.skipped.append(SkippedInput(str(candidate), problem))
                 continue
             entry = _input_file(candidate, root)
-            if entry is None:
-                found.skipped.append(SkippedInput(str(candidate), "unsupported file type"))
-            else:
+            if entry is not None:
                 found.files.append(entry)
 
 
@@ -112,10 +157,18 @@ def discover_inputs(paths: list[Path], exclude: Path | None = None) -> Discovery
                     f"unsupported input file type: {given} "
                     "(expected .txt, .html, .htm, .jsonl, .jsonl.gz or .parquet)"
                 )
+            problem = unusable_reason(path)
+            if problem is not None:
+                raise InputError(f"input file {given} {_as_clause(problem)}")
             found.files.append(entry)
     unique = {f.path: f for f in found.files}  # a file named twice is read once
     found.files = sorted(unique.values(), key=lambda f: (str(f.root), f.source_path))
     return found
+
+
+def _as_clause(problem: str) -> str:
+    # "not a regular file (a named pipe)" -> "is not a regular file (a named pipe)"
+    return problem if problem.startswith("cannot") else f"is {problem}"
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,15 @@
 
 Every file is written under a temporary name in its destination folder,
 flushed to disk, and renamed into place; a rename within one filesystem is
-atomic, so a reader sees either no file or the complete one.
+atomic, so a reader sees either no file or the complete one.  A write that
+fails (a full disk, a folder made read-only) removes its temporary file when
+it can and raises the original ``OSError``; a temporary file that cannot be
+removed keeps its ``.tmp-`` name, which no reader takes for a finished file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -43,12 +47,24 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        _written(tmp, destination)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, destination)
     finally:
-        tmp.unlink(missing_ok=True)
+        # On a read-only folder this fails too; the write's own error is the one to report.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _written(tmp: Path, destination: Path) -> None:
+    """Called once ``tmp`` holds ``destination``'s bytes, before it is flushed and renamed.
+
+    Does nothing.  It is the seam where the fault tests (``tests/flows/test_faults.py``)
+    raise what a full disk (``ENOSPC``) or a folder made read-only (``EROFS``)
+    raises while a file is written; nothing else replaces it.
+    """
 
 
 def write_json(data: Any, destination: Path) -> Path:

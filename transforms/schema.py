@@ -102,6 +102,41 @@ REJECTED_SCHEMA = pa.schema(
     ]
 )
 
+# What each output column means, for people: the README's column tables and
+# every release's dataset card say exactly this (tests/test_readme.py checks
+# the README against it).
+COLUMN_DOCS: dict[str, str] = {
+    "doc_id": "stable id: the same input and config give the same id (hash of `source_path`, `source_record`, `source_sha256`)",
+    "title": "title, if the record had one",
+    "text": "cleaned text; paragraphs separated by exactly one `\\n`",
+    "sentences": "sentences in order; joined they give `text` without its `\\n`",
+    "words": "word tokens (null unless `segment.words`)",
+    "n_chars": "characters in `text`",
+    "n_paragraphs": "paragraphs in `text`",
+    "n_sentences": "entries in `sentences`",
+    "html_stripped": "the record was HTML and went through the HTML stripper",
+    "source_uri": "`file://` URI of the input file",
+    "source_path": "the file's path relative to the input folder it was found in",
+    "source_record": "0-based record index within the file (line number for JSON Lines, row for Parquet)",
+    "source_offset": "byte offset of the raw record in the file (decompressed stream for `.gz`; null for Parquet)",
+    "source_length": "byte length of the raw record (null for Parquet)",
+    "source_sha256": "SHA-256 of the raw record bytes",
+    "source_id": "the input record's own id, if it had one",
+    "source_format": "`txt`, `html`, `jsonl`, `jsonl.gz` or `parquet`",
+    "source_encoding": "encoding the record was decoded with",
+    "run_id": "the Prefect flow run id",
+    "pipeline_version": "zhclean version",
+    "config_hash": "fingerprint of the cleaning settings",
+    "processed_at": "when the run started",
+    "dup_cluster_id": "`doc_id` of the kept document of its duplicate cluster (its own id if it has no duplicate)",
+    "dup_cluster_size": "documents in the cluster, the kept one included",
+    "reason": "one of the reasons below",
+    "detail": "what exactly was wrong, for a person",
+    "stage": "the stage that rejected it",
+    "duplicate_of": "for duplicates: the `doc_id` of the kept document",
+    "similarity": "for duplicates: estimated Jaccard with `duplicate_of` (1.0 for exact)",
+}
+
 PROVENANCE_COLUMNS: list[str] = [f.name for f in PROVENANCE_FIELDS]
 LINEAGE_COLUMNS: list[str] = [f.name for f in LINEAGE_FIELDS]
 

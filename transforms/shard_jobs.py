@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.config import PipelineConfig
+from transforms.dataset_state import file_sha256, part_stem, run_tag
 from transforms.dedup import band_partitions, complete_decisions
 from transforms.extract import extract_file
 from transforms.fingerprint import fingerprint_bands, fingerprint_batch
@@ -43,7 +46,10 @@ from transforms.work_layout import (
     band_partition_path,
     decisions_path,
     final_dir,
+    fingerprints_path,
     finished_marker,
+    job_worker,
+    known_doc_ids_path,
     prepared_marker,
     resolved_marker,
     shard_dir,
@@ -52,13 +58,13 @@ from transforms.work_layout import (
 STAGES = ("extract", "html_strip", "normalize", "filter", "dedup", "segment", "write")
 
 
-def run_key(shards: list[Shard], cfg: PipelineConfig) -> str:
+def run_key(shards: list[Shard], cfg: PipelineConfig, base: str = "") -> str:
     """Names the work folder of a run: the same inputs and settings give the same folder.
 
     So a run started again with ``--resume`` finds the jobs its killed
     predecessor finished (their summary files) and redoes only the rest.
     """
-    parts = [cfg.config_hash, str(cfg.run.dedup_partitions), *(s.shard_id for s in shards)]
+    parts = [cfg.config_hash, str(cfg.run.dedup_partitions), base, *(s.shard_id for s in shards)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -82,7 +88,9 @@ def _timed(stage: Callable[..., StageResult], *args: Any) -> StageResult:
     return result
 
 
-def _extract_shard(shard: Shard, cfg: PipelineConfig) -> StageResult:
+def _extract_shard(shard: Shard, cfg: PipelineConfig, known: pa.Array) -> tuple[StageResult, int]:
+    """Every record of the shard's files, less those already in the dataset (``known``
+    doc_ids, from files that changed since an earlier run); and how many those were."""
     counts = StageCounts(stage="extract")
     kept, rejected = [], []
     for entry in shard.files:
@@ -91,18 +99,32 @@ def _extract_shard(shard: Shard, cfg: PipelineConfig) -> StageResult:
         rejected.append(result.rejected)
         counts.merge(result.counts)
     counts.extra["files"] += len(shard.files)
-    return StageResult(
-        kept=pa.concat_tables([RECORD_SCHEMA.empty_table(), *kept]),
-        rejected=pa.concat_tables([REJECTION_SCHEMA.empty_table(), *rejected]),
-        counts=counts.check(),
-    )
+    records = pa.concat_tables([RECORD_SCHEMA.empty_table(), *kept])
+    refused = pa.concat_tables([REJECTION_SCHEMA.empty_table(), *rejected])
+    already = 0
+    if len(known):
+        new_records = pc.invert(pc.is_in(records.column("doc_id"), known))
+        new_refused = pc.invert(pc.is_in(refused.column("doc_id"), known))
+        records, refused = records.filter(new_records), refused.filter(new_refused)
+        already = counts.input - records.num_rows - refused.num_rows
+        counts.input -= already
+        counts.kept = records.num_rows
+        counts.rejected = Counter(refused.column("reason").to_pylist())
+    return StageResult(kept=records, rejected=refused, counts=counts.check()), already
+
+
+def _known_doc_ids(work_dir: Path) -> pa.Array:
+    path = known_doc_ids_path(work_dir)
+    if not path.exists():
+        return pa.array([], pa.string())
+    return read_table(path).column("doc_id").combine_chunks()
 
 
 def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     """Extract, strip HTML, normalize, filter and fingerprint one shard; return its summary path."""
     folder = shard_dir(work_dir, shard.shard_id)
     summary = prepared_marker(work_dir, shard.shard_id)
-    extracted = _extract_shard(shard, cfg)
+    extracted, already_in_dataset = _extract_shard(shard, cfg, _known_doc_ids(work_dir))
     stripped = _timed(strip_html_batch, extracted.kept, cfg.html)
     normalized = _timed(normalize_batch, stripped.kept, cfg.normalize)
     filtered = _timed(filter_batch, normalized.kept, cfg.filter)
@@ -121,8 +143,12 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     write_json(
         {
             "shard_id": shard.shard_id,
+            "worker": job_worker(),
             "files": [f.source_path for f in shard.files],
             "input_bytes": shard.size,
+            "already_in_dataset": already_in_dataset,
+            # For the dataset's input manifest: read here, in parallel, not by the flow.
+            "files_sha256": {str(f.path): file_sha256(f.path) for f in shard.files},
             "stages": {
                 r.counts.stage: r.counts.to_dict()
                 for r in (extracted, stripped, normalized, filtered)
@@ -185,18 +211,20 @@ def finish_shard(
         [read_table(folder / "rejected.parquet"), _duplicate_rejections(records, decisions)]
     )
     out = final_dir(work_dir)
+    stem = part_stem(run_tag(lineage["processed_at"], lineage["run_id"]), shard_id)
     data_parts = write_parts(
         with_lineage(segmented, lineage, KEPT_SCHEMA),
         out / "data",
-        f"part-{shard_id}",
+        f"part-{stem}",
         cfg.output_files,
     )
     rejected_parts = write_parts(
         with_lineage(rejected, lineage, REJECTED_SCHEMA),
         out / "rejected",
-        f"part-{shard_id}",
+        f"part-{stem}",
         cfg.output_files,
     )
+    _write_index(work_dir, shard_id, kept_ids.column("doc_id"), out / "index" / stem, cfg)
     write_stage = StageCounts(
         stage="write",
         input=segmented.num_rows,
@@ -207,12 +235,39 @@ def finish_shard(
     return write_json(
         {
             "shard_id": shard_id,
+            "worker": job_worker(),
             "kept_rows": segmented.num_rows,
             "rejected_rows": rejected.num_rows,
             "stages": {"segment": segment_counts.to_dict(), "write": write_stage.to_dict()},
         },
         finished_marker(work_dir, shard_id),
     )
+
+
+def _write_index(
+    work_dir: Path, shard_id: str, kept: pa.ChunkedArray, index_dir: Path, cfg: PipelineConfig
+) -> None:
+    """The dedup index of the shard's kept documents: what later runs deduplicate against.
+
+    Fingerprints without the canonical text (a later run that needs it reads
+    the published text), marked priority 0 (published: never removed), and
+    the documents' band keys in the run's partitions.
+    """
+    fingerprints = read_table(fingerprints_path(work_dir, shard_id))
+    fingerprints = fingerprints.filter(pc.is_in(fingerprints.column("doc_id"), kept))
+    fingerprints = fingerprints.set_column(
+        fingerprints.schema.get_field_index("priority"),
+        fingerprints.schema.field("priority"),
+        pa.array(np.zeros(fingerprints.num_rows, dtype=np.int8)),
+    ).drop_columns(["canonical"])
+    write_table(fingerprints, index_dir / "fingerprints.parquet")
+    kept_keys = fingerprints.column("doc_key")
+    for partition in range(cfg.run.dedup_partitions):
+        source = band_partition_path(work_dir, shard_id, partition)
+        if source.exists():
+            bands = read_table(source)
+            bands = bands.filter(pc.is_in(bands.column("doc_key"), kept_keys))
+            write_table(bands, index_dir / "bands" / f"{partition:04d}.parquet")
 
 
 def lineage_for(
@@ -229,13 +284,16 @@ def lineage_for(
 def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
     """Counts per stage and reason over the whole run, and the kept/rejected invariant."""
     stages: dict[str, StageCounts] = {name: StageCounts(stage=name) for name in STAGES}
-    kept_rows = rejected_rows = 0
+    kept_rows = rejected_rows = already = 0
     input_bytes = files = 0
+    files_sha256 = []
     for shard_id in shard_ids:
         prepared = read_json(prepared_marker(work_dir, shard_id))
         finished = read_json(finished_marker(work_dir, shard_id))
         input_bytes += prepared["input_bytes"]
         files += len(prepared["files"])
+        already += prepared["already_in_dataset"]
+        files_sha256.append(prepared["files_sha256"])
         for name, data in {**prepared["stages"], **finished["stages"]}.items():
             stages[name].merge(StageCounts.from_dict(name, data))
         stages["dedup"].seconds += prepared.get("fingerprint_seconds", 0.0)
@@ -260,7 +318,10 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
             "kept": kept_rows,
             "rejected": rejected_rows,
             "balanced": extracted == kept_rows + rejected_rows,
+            # Records of changed input files that the dataset already holds: not added again.
+            "already_in_dataset": already,
         },
+        "files_sha256": files_sha256,
         "rejected_by_reason": dict(sorted(rejected_by_reason.items())),
         "dedup_seconds_by_step": {k: round(v, 6) for k, v in dedup_steps.items()},
         "stages": {name: counts.to_dict() for name, counts in stages.items()},

@@ -3,6 +3,7 @@
 Every job writes its outputs atomically and its ``*.json`` summary last: a job
 whose summary exists finished completely, which is what ``--resume`` relies on.
 
+    known_doc_ids.parquet                    doc_ids already in the dataset, from changed files
     shards/<shard_id>/records.parquet        cleaned records that passed the filters
     shards/<shard_id>/rejected.parquet       rejected by extract or the filters
     shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, rank columns)
@@ -13,13 +14,16 @@ whose summary exists finished completely, which is what ``--resume`` relies on.
     dedup/pairs/<p>.parquet, <p>.json        candidate pairs of a band partition
     dedup/<shard_id>.parquet                 decisions of that shard's clustered documents
     dedup/dedup.json                         dedup counts               (dedup done)
-    final/data/part-<shard_id>-NNNNN.parquet        kept documents, ready to publish
-    final/rejected/part-<shard_id>-NNNNN.parquet    every rejected record
+    final/data/part-<tag>_<shard_id>-NNNNN.parquet     kept documents, ready to publish
+    final/rejected/part-<tag>_<shard_id>-NNNNN.parquet every rejected record
+    final/index/<tag>_<shard_id>/...         dedup index of the kept documents
     final/<shard_id>.json                    rows written               (finish done)
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 
@@ -73,3 +77,16 @@ def final_dir(work_dir: Path) -> Path:
 
 def finished_marker(work_dir: Path, shard_id: str) -> Path:
     return final_dir(work_dir) / f"{shard_id}.json"
+
+
+def known_doc_ids_path(work_dir: Path) -> Path:
+    return work_dir / "known_doc_ids.parquet"
+
+
+def job_worker() -> str:
+    """``host:pid`` of the process running a job, recorded in its summary.
+
+    Says where a job ran: a local worker process, the flow's own process, or
+    a Dask worker on another machine.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}"

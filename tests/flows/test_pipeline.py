@@ -49,7 +49,13 @@ def stats(run_output) -> dict:
 
 
 def test_counts_match_the_seed_dumps(stats):
-    assert stats["documents"] == {"extracted": 19, "kept": 16, "rejected": 3, "balanced": True}
+    assert stats["documents"] == {
+        "extracted": 19,
+        "kept": 16,
+        "rejected": 3,
+        "balanced": True,
+        "already_in_dataset": 0,
+    }
     assert stats["rejected_by_reason"] == {"exact_duplicate": 1, "near_duplicate": 2}
     assert stats["stages"]["extract"]["input"] == 19
 
@@ -216,7 +222,13 @@ def test_a_shard_that_keeps_failing_is_reported_and_the_others_are_published(
     ]
     assert "RuntimeError: injected bug" in stats["failed_shards"][0]["error"]
     # 001 held 6 records and the exact duplicate; 002's two near duplicates remain.
-    assert stats["documents"] == {"extracted": 13, "kept": 11, "rejected": 2, "balanced": True}
+    assert stats["documents"] == {
+        "extracted": 13,
+        "kept": 11,
+        "rejected": 2,
+        "balanced": True,
+        "already_in_dataset": 0,
+    }
     assert "shard failed" in capsys.readouterr().err
     assert not set(pd.read_parquet(output / "data").source_path.str[:3]) & {"001"}
 

@@ -175,3 +175,35 @@ def test_detection_looks_at_a_bounded_sample_of_large_data() -> None:
     assert sample.endswith(b"\n") and sample.decode("utf-8")  # cut at line breaks, still valid
     # Bytes outside the sample (the last third) do not change the answer.
     assert detect_encoding(data + b"\xff" * 100_000) == "utf-8"
+
+
+# --------------------------------------------------------------------------- NUL and control bytes
+
+NEWS = "\n".join(TRADITIONAL).encode("utf-8") + b"\n"
+
+
+def test_nul_padding_left_by_a_crashed_writer_does_not_make_text_binary() -> None:
+    assert detect_encoding(NEWS + b"\x00" * 100_000) == "utf-8"
+    assert detect_encoding(NEWS + b"\x00" * 4096 + NEWS) == "utf-8"
+
+
+def test_a_few_stray_control_bytes_and_nul_bytes_leave_text_text() -> None:
+    data = NEWS[:60] + b"\x00\x07\x1b[31m" + NEWS[60:120] + b"\x7f\x00" + NEWS[120:]
+    assert detect_encoding(data * 3) == "utf-8"
+
+
+def test_utf16_without_a_byte_order_mark_is_still_binary() -> None:
+    for codec in ("utf-16-le", "utf-16-be", "utf-32-le"):
+        data = ("疫情防控 COVID-19 第一线\n" * 20).encode(codec)
+        assert detect_encoding(data) is None, codec
+        assert "NUL byte at offset" in undetectable_reason(data)
+
+
+def test_nothing_but_nul_bytes_is_binary() -> None:
+    assert detect_encoding(b"\x00" * 5000) is None
+    assert undetectable_reason(b"\x00" * 5000) == "binary data: nothing but NUL bytes"
+
+
+def test_padding_does_not_hide_the_control_bytes_of_binary_data() -> None:
+    png_like = bytes(random.Random(5).randrange(256) for _ in range(4000))
+    assert detect_encoding(png_like + b"\x00" * 50_000) is None

@@ -8,7 +8,12 @@ import pytest
 
 from transforms.config import PipelineConfig
 from transforms.dedup import deduplicate
-from transforms.dedup_jobs import find_candidate_pairs, find_exact_duplicates, resolve_duplicates
+from transforms.dedup_jobs import (
+    DedupInputs,
+    find_candidate_pairs,
+    find_exact_duplicates,
+    resolve_duplicates,
+)
 from transforms.inputs import discover_inputs, plan_shards
 from transforms.parquet_io import read_json, read_table
 from transforms.shard_jobs import finish_shard, lineage_for, prepare_shard, run_summary
@@ -24,10 +29,11 @@ def run_jobs(work_dir: Path, shard_max_bytes: int, partitions: int) -> list[str]
     ids = [s.shard_id for s in shards]
     for shard in shards:
         prepare_shard(shard, work_dir, cfg)
-    find_exact_duplicates(ids, work_dir)
+    inputs = DedupInputs(work_dir, ids)
+    find_exact_duplicates(inputs)
     for p in range(partitions):
-        find_candidate_pairs(p, ids, work_dir)
-    resolve_duplicates(ids, partitions, work_dir, cfg)
+        find_candidate_pairs(p, inputs)
+    resolve_duplicates(inputs, partitions, cfg)
     lineage = lineage_for("run", "0", cfg.config_hash, datetime.now(UTC))
     for shard_id in ids:
         finish_shard(shard_id, work_dir, cfg, lineage)
@@ -72,7 +78,13 @@ def test_file_jobs_match_the_in_memory_steps(one_shard):
 def test_run_summary_proves_every_record_is_kept_or_rejected(one_shard):
     work, ids = one_shard
     summary = run_summary(work, ids)
-    assert summary["documents"] == {"extracted": 19, "kept": 16, "rejected": 3, "balanced": True}
+    assert summary["documents"] == {
+        "extracted": 19,
+        "kept": 16,
+        "rejected": 3,
+        "balanced": True,
+        "already_in_dataset": 0,
+    }
     assert summary["rejected_by_reason"] == {"exact_duplicate": 1, "near_duplicate": 2}
 
 

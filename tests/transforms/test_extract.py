@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.transforms.extract_support import CFG, P1, extract, seed, write
 from transforms.extract import SUPPORTED_SUFFIXES, extract_file, source_format_of
@@ -89,3 +92,91 @@ def nasty_blobs() -> list[bytes]:
 def test_arbitrary_bytes_are_rejected_never_raised(tmp_path: Path, suffix: str) -> None:
     for i, blob in enumerate(nasty_blobs()):
         extract(write(tmp_path, f"blob{i}{suffix}", blob))
+
+
+# --------------------------------------------------------------------------- files without records
+
+
+def _parquet_without_rows() -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": pa.array([], pa.string())}), buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "detail"),
+    [
+        ("a.html", b"", "whole file: empty (0 bytes)"),
+        ("a.htm", " \n\u3000\n".encode(), "whole file: only whitespace"),
+        ("a.jsonl", b"\n\n   \n", "whole file: only whitespace (6 bytes)"),
+        ("a.jsonl.gz", gzip.compress(b""), "whole file: the gzip stream holds no data"),
+        ("a.jsonl.gz", gzip.compress(b"\n \n"), "whole file: only whitespace"),
+        ("a.parquet", _parquet_without_rows(), "whole file: a Parquet file with no rows"),
+    ],
+)
+def test_a_file_without_records_is_one_empty_rejection_in_every_format(
+    tmp_path: Path, name: str, content: bytes, detail: str
+) -> None:
+    """Every input file shows up in the output: one without records as one ``empty`` row."""
+    result = extract(write(tmp_path, name, content))
+    assert result.kept.num_rows == 0
+    (row,) = result.rejected.to_pylist()
+    assert (row["reason"], row["stage"], row["source_record"]) == ("empty", "extract", 0)
+    assert row["detail"].startswith(detail), row["detail"]
+
+
+# --------------------------------------------------------------------------- doc_id stability
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    content=st.binary(max_size=400) | st.lists(st.sampled_from([P1, "*", ">>>标题", "", "\x00"]), max_size=8).map(
+        lambda lines: "\n".join(lines).encode()
+    ),
+    suffix=st.sampled_from(SUPPORTED_SUFFIXES),
+)
+def test_doc_ids_depend_only_on_the_relative_path_and_the_bytes(content: bytes, suffix: str) -> None:
+    """The same file under two roots (another machine, another checkout) gives the same doc ids."""
+    import tempfile
+
+    ids = []
+    for _ in range(2):
+        with tempfile.TemporaryDirectory() as root:
+            folder = Path(root) / "dumps"
+            folder.mkdir()
+            path = write(folder, f"news{suffix}", content)
+            result = extract(path, root=Path(root))
+            ids.append(
+                sorted(result.kept.column("doc_id").to_pylist() + result.rejected.column("doc_id").to_pylist())
+            )
+    assert ids[0] == ids[1] and ids[0]
+
+
+def test_doc_ids_are_the_same_in_another_process(tmp_path: Path) -> None:
+    """No per-process state (hash seeds, dict order) enters a doc id."""
+    import json
+    import subprocess
+    import sys
+
+    paths = [seed("001"), seed("002")]
+    here = [sorted(extract(p).kept.column("doc_id").to_pylist()) for p in paths]
+    code = (
+        "import json, sys; from pathlib import Path; from transforms.config import ExtractConfig; "
+        "from transforms.extract import extract_file; "
+        "print(json.dumps([sorted(extract_file(Path(p), Path(p).parent, ExtractConfig())"
+        ".kept.column('doc_id').to_pylist()) for p in sys.argv[1:]]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert json.loads(done.stdout) == here

@@ -6,6 +6,8 @@ import codecs
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.transforms.extract_support import (
     P1,
@@ -21,10 +23,12 @@ from tests.transforms.extract_support import (
     write,
 )
 from transforms.config import ExtractConfig
+from transforms.extract import extract_file
 from transforms.extract_txt import (
     LineKind,
     blank_run_threshold,
     classify_line,
+    index_lines,
     split_title,
     split_txt_records,
 )
@@ -184,10 +188,25 @@ def test_split_txt_records_returns_exact_byte_ranges() -> None:
     ]
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n  \n", "\u3000\n\r\n".encode(), b"\t"])
-def test_empty_or_whitespace_only_file_yields_no_records(tmp_path: Path, content: bytes) -> None:
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"", "whole file: empty (0 bytes)"),
+        (b"\n\n  \n", "whole file: only whitespace (5 bytes), no text"),
+        ("\u3000\n\r\n".encode(), "whole file: only whitespace (6 bytes), no text"),
+        (b"\t", "whole file: only whitespace (1 bytes), no text"),
+        (b"*****\n\n=====NEXT NEWS=====\n", "whole file: no records, only separator lines"),
+    ],
+)
+def test_file_without_records_is_one_empty_rejection(
+    tmp_path: Path, content: bytes, detail: str
+) -> None:
     result = extract(write(tmp_path, "a.txt", content))
-    assert result.counts.input == 0
+    assert result.kept.num_rows == 0
+    rejection = only_rejection(result)
+    assert (rejection["reason"], rejection["source_record"]) == ("empty", 0)
+    assert rejection["detail"].startswith(detail)
+    assert (rejection["source_offset"], rejection["source_length"]) == (0, len(content))
 
 
 # --------------------------------------------------------------------------- .txt encodings
@@ -275,3 +294,64 @@ def test_record_over_max_record_bytes_is_too_large(tmp_path: Path) -> None:
     assert rejection["reason"] == "too_large"
     assert rejection["source_record"] == 0
     assert "over max_record_bytes = 1,024" in rejection["detail"]
+
+
+# --------------------------------------------------------------------------- dirty bytes, long lines, memory
+
+
+def test_nul_padding_and_stray_control_characters_keep_the_records(tmp_path: Path) -> None:
+    """A dump with control characters in a record and a crashed writer's NUL padding is still read."""
+    dirty = P2[:10] + "\x00\x07\x1b[31m" + P2[10:] + "\x7f"
+    data = f"标题一\n{P1}\n*\n标题二\n{dirty}\n*\n".encode() + b"\x00" * 8192
+    result = extract(write(tmp_path, "a.txt", data))
+    assert titles(result)[:2] == ["标题一", "标题二"]
+    assert texts(result)[1] == dirty  # cleaned by normalize, later
+    assert texts(result)[2] == "\x00" * 8192  # the padding: "no text left" for the filter stage
+    assert result.rejected.num_rows == 0
+    assert set(result.kept.column("source_encoding").to_pylist()) == {"utf-8"}
+
+
+LINE_PIECES = st.sampled_from(["*", "=", " ", "\u3000", ">", "NEXT", "NEWS", "新闻", "a", "\t"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pieces=st.lists(LINE_PIECES, min_size=1, max_size=8),
+    repeat=st.sampled_from([1, 1500, 2100]),  # short, and past LONG_LINE_BYTES in UTF-8
+    lead=st.sampled_from(["", " " * 5000, "\u3000" * 1400, "*" * 4095]),
+)
+def test_long_lines_are_classified_as_short_ones_are(pieces, repeat, lead) -> None:
+    """Only the first bytes of a long line are decoded when they settle its kind; the kind is the same."""
+    line = lead + "".join(pieces) * repeat
+    data = f"{P1}\n{line}\n{P2}\n".encode()
+    assert index_lines(data, "utf-8").kinds == [
+        LineKind.TEXT,
+        classify_line(line),
+        LineKind.TEXT,
+    ]
+
+
+def test_long_marker_lines_still_split_records(tmp_path: Path) -> None:
+    stars, banner = "*" * 10_000, "=" * 5000 + "NEXT NEWS" + "=" * 5000
+    data = f">>>{'长' * 3000}\n{P1}\n{stars}\n{P2}\n{banner}\n{P3}\n".encode()
+    result = extract(write(tmp_path, "a.txt", data))
+    assert texts(result) == [P1, P2, P3]
+    assert titles(result)[0] == "长" * 3000
+
+
+def test_a_huge_record_is_hashed_in_place_and_refused_without_a_copy(tmp_path: Path) -> None:
+    """Peak memory of extracting a 24 MiB one-record dump stays near the file's own size."""
+    import tracemalloc
+
+    block = (P1 + P2).encode()
+    path = write(tmp_path, "huge.txt", f"标题\n{P3}\n*\n".encode() + block * (24 * 2**20 // len(block)))
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        result = extract_file(path, tmp_path, ExtractConfig(max_record_bytes=2**20))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert texts(result) == [P3]
+    assert only_rejection(result)["reason"] == "too_large"
+    assert peak < size * 1.2, f"peak {peak / 2**20:.0f} MiB for a {size / 2**20:.0f} MiB file"

@@ -333,3 +333,78 @@ def test_batch_keeps_provenance_columns() -> None:
     result = strip_html_batch(table, HtmlConfig())
     for name in ("doc_id", "source_uri", "source_record", "source_sha256"):
         assert result.kept.column(name).equals(table.column(name))
+
+
+# ---------------------------------------------------------------- security: parse only
+
+
+def test_external_entities_are_never_resolved(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("机密内容不得出现", encoding="utf-8")
+    markup = (
+        f'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY s SYSTEM "{secret.as_uri()}">'
+        '<!ENTITY p SYSTEM "file:///etc/passwd">]>'
+        "<html><body><p>&s;</p><p>&p;</p><p>正文</p></body></html>"
+    )
+    passwd = Path("/etc/passwd").read_text(encoding="utf-8", errors="replace").splitlines()[0]
+    for text in (strip_html(markup), html_strip._strip_html_linear(markup)):
+        assert "机密内容" not in text and passwd not in text
+        assert "正文" in text
+
+
+def test_an_entity_bomb_costs_nothing() -> None:
+    import time
+
+    entities = '<!ENTITY a "哈哈哈哈哈哈哈哈">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9)
+    )
+    markup = f"<!DOCTYPE html [{entities}]><p>&j;</p><p>正文</p>"
+    started = time.perf_counter()
+    text = strip_html(markup)
+    assert time.perf_counter() - started < 2
+    assert "哈哈" not in text and len(text) < 1000
+
+
+def test_referenced_resources_are_never_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page pointing at a server on this machine gets no request, and opens no socket at all."""
+    import http.server
+    import socket
+    import threading
+
+    hits: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    markup = (
+        f'<!DOCTYPE html SYSTEM "{url}x.dtd"><html><head><link rel=stylesheet href="{url}a.css">'
+        f'<script src="{url}a.js"></script><base href="{url}"></head><body>'
+        f'<img src="{url}a.png"><iframe src="{url}f.html"></iframe><video src="{url}v.mp4"></video>'
+        f'<object data="{url}o.swf"></object><p style="background:url({url}b.png)">正文</p>'
+        "</body></html>"
+    )
+    opened: list[object] = []
+    real_socket = socket.socket
+
+    def no_socket(*args: object, **kwargs: object) -> socket.socket:
+        opened.append(args)
+        return real_socket(*args, **kwargs)
+
+    try:
+        monkeypatch.setattr(socket, "socket", no_socket)
+        texts = [strip_html(markup), html_strip._strip_html_linear(markup)]
+        monkeypatch.undo()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert texts == ["正文", "正文"]
+    assert hits == [] and opened == []

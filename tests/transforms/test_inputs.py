@@ -60,10 +60,76 @@ def test_symlink_out_of_the_root_and_link_loops_are_skipped(tmp_path):
     os.symlink(root, root / "sub")  # a folder link is not followed at all
     found = discover_inputs([root])
     assert [f.source_path for f in found.files] == ["ok.txt"]
-    assert {s.reason for s in found.skipped} == {
-        "symbolic link points outside the input root",
-        "broken symbolic link or loop",
+    assert {Path(s.path).name: s.reason for s in found.skipped} == {
+        "escape.txt": "symbolic link points outside the input root",
+        "loop.txt": "broken symbolic link or loop",
+        "sub": "symbolic link to a folder (not followed)",
     }
+
+
+def test_a_named_pipe_is_skipped_without_being_opened(tmp_path):
+    make(tmp_path / "ok.txt")
+    os.mkfifo(tmp_path / "pipe.txt")  # opening it for reading would block until a writer comes
+    found = discover_inputs([tmp_path])
+    assert [f.source_path for f in found.files] == ["ok.txt"]
+    assert [(Path(s.path).name, s.reason) for s in found.skipped] == [
+        ("pipe.txt", "not a regular file (a named pipe)")
+    ]
+    with pytest.raises(InputError, match=r"pipe\.txt is not a regular file \(a named pipe\)"):
+        discover_inputs([tmp_path / "pipe.txt"])
+
+
+def test_a_file_that_cannot_be_opened_is_skipped_with_the_os_error(tmp_path, monkeypatch):
+    """Tests run as root, whom permissions do not stop: the open itself is made to fail."""
+    import errno
+
+    import transforms.inputs as inputs
+
+    make(tmp_path / "ok.txt")
+    locked = make(tmp_path / "locked.txt")
+
+    def open_failing_for_locked(path, *args, **kwargs):
+        if Path(path) == locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(inputs, "open", open_failing_for_locked, raising=False)
+    found = discover_inputs([tmp_path])
+    assert [f.source_path for f in found.files] == ["ok.txt"]
+    assert [(Path(s.path).name, s.reason) for s in found.skipped] == [
+        ("locked.txt", "cannot be read (Permission denied)")
+    ]
+    with pytest.raises(InputError, match=r"locked\.txt cannot be read \(Permission denied\)"):
+        discover_inputs([locked])
+
+
+def test_a_file_without_read_permission_is_skipped_for_a_process_without_root_powers(tmp_path):
+    """The real thing: discovery in a process stripped of CAP_DAC_OVERRIDE meets EACCES."""
+    import shutil
+    import subprocess
+    import sys
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    make(tmp_path / "ok.txt")
+    make(tmp_path / "locked.txt").chmod(0)
+    code = (
+        "import sys; from pathlib import Path; from transforms.inputs import discover_inputs; "
+        "found = discover_inputs([Path(sys.argv[1])]); "
+        "print([f.source_path for f in found.files], [s.reason for s in found.skipped])"
+    )
+    drop = ["--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+    done = subprocess.run(
+        [setpriv, *drop, sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    if done.returncode != 0 and "setpriv" in done.stderr:
+        pytest.skip(f"cannot drop capabilities here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['ok.txt'] ['cannot be read (Permission denied)']"
 
 
 def test_small_files_are_grouped_into_shards_and_big_ones_stand_alone(tmp_path):

@@ -1,0 +1,113 @@
+"""Shared by the whole-run reliability tests: one Prefect server per module, in-process runs, checks."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from transforms.parquet_io import TMP_PREFIX
+
+
+@contextlib.contextmanager
+def prefect_server() -> Iterator[None]:
+    """One Prefect server for every run inside the block (a run would otherwise start its own).
+
+    Inside, ``PREFECT_API_URL`` points at it, so ``zhclean run`` uses it as a
+    user's own server; each in-process run then costs about a second instead
+    of a server start-up.
+    """
+    from flows.prefect_env import configure_prefect_environment
+
+    configure_prefect_environment()
+    from flows.prefect_server import prefect_api, startup_timeout
+
+    with prefect_api() as server:
+        if server is not None:
+            server.wait_until_healthy(startup_timeout())
+        yield
+
+
+@dataclass
+class CliRun:
+    status: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str) -> CliRun:
+    """``zhclean run ARGS`` in this process; its exit status and what it printed."""
+    from flows.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["run", *args])
+    return CliRun(status, out.getvalue(), err.getvalue())
+
+
+def read_stats(output: Path) -> dict:
+    return json.loads((output / "stats.json").read_text(encoding="utf-8"))
+
+
+def outcome(output: Path) -> tuple[list[str], list[tuple[str, str, str | None]]]:
+    """What a run decided: the kept doc ids, and (doc_id, reason, duplicate_of) of the rejected."""
+    kept = pd.read_parquet(output / "data", columns=["doc_id"]) if (output / "data").exists() else None
+    rejected = pd.read_parquet(output / "rejected", columns=["doc_id", "reason", "duplicate_of"])
+    kept_ids = sorted(kept.doc_id) if kept is not None else []
+    decisions = sorted(
+        (row.doc_id, row.reason, row.duplicate_of) for row in rejected.itertuples(index=False)
+    )
+    return kept_ids, decisions
+
+
+def tree_digest(folder: Path) -> dict[str, tuple[str, int]]:
+    """SHA-256 (or link target) and mode of every entry under ``folder``, by relative path.
+
+    Links are not followed, and special files (a named pipe) are not opened.
+    """
+    digests: dict[str, tuple[str, int]] = {}
+    for here, dirs, names in os.walk(folder, followlinks=False):
+        for name in [*dirs, *names]:
+            path = Path(here) / name
+            status = path.lstat()
+            if path.is_symlink():
+                content = "-> " + os.readlink(path)
+            elif stat.S_ISREG(status.st_mode):
+                digest = hashlib.sha256()
+                with open(path, "rb") as handle:
+                    while block := handle.read(1 << 20):
+                        digest.update(block)
+                content = digest.hexdigest()
+            else:
+                content = ""
+            digests[path.relative_to(folder).as_posix()] = (content, status.st_mode)
+    return digests
+
+
+def unfinished_files_that_look_finished(output: Path) -> list[str]:
+    """Files under ``output`` with a final name whose content is not a complete file.
+
+    Every ``*.parquet`` must read whole and every ``*.json`` must parse; a
+    leftover temporary file must keep its ``.tmp-`` name.
+    """
+    problems = []
+    for path in sorted(output.rglob("*")):
+        if not path.is_file() or path.name.startswith(TMP_PREFIX):
+            continue
+        try:
+            if path.suffix == ".parquet":
+                pq.read_table(path)
+            elif path.suffix == ".json":
+                json.loads(path.read_text(encoding="utf-8"))
+        except Exception as err:
+            problems.append(f"{path.relative_to(output)}: {type(err).__name__}: {err}")
+    return problems
