@@ -191,11 +191,13 @@ def _deduplicate(inputs: DedupInputs, config: PipelineConfig) -> None:
     if not inputs.shard_ids:
         return  # nothing new: the published documents were deduplicated when they came
     reset_stale_dedup(inputs.work_dir, inputs.shard_ids)
-    exact_duplicates_task(inputs)
+    # Submitted, not called: a called task runs in the flow's process, and on a
+    # Dask cluster these steps must run on its workers like the others.
+    exact_duplicates_task.submit(inputs).result()
     partitions = range(config.run.dedup_partitions)
     for future in [candidate_pairs_task.submit(p, inputs) for p in partitions]:
         future.result()
-    resolve_duplicates_task(inputs, config)
+    resolve_duplicates_task.submit(inputs, config).result()
 
 
 def _finish_all(

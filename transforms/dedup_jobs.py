@@ -82,10 +82,13 @@ class DedupInputs:
             (INDEX_OWNER, d / "fingerprints.parquet") for d in self.index_dirs
         ]
 
-    def band_files(self, partition: int) -> list[Path]:
-        return [band_partition_path(self.work_dir, s, partition) for s in self.shard_ids] + [
-            d / "bands" / f"{partition:04d}.parquet" for d in self.index_dirs
-        ]
+    def new_band_files(self, partition: int) -> list[Path]:
+        paths = [band_partition_path(self.work_dir, s, partition) for s in self.shard_ids]
+        return [p for p in paths if p.exists()]
+
+    def published_band_files(self, partition: int) -> list[Path]:
+        paths = [d / "bands" / f"{partition:04d}.parquet" for d in self.index_dirs]
+        return [p for p in paths if p.exists()]
 
 
 INDEX_OWNER = ""
@@ -159,12 +162,29 @@ def _exact_pairs(work_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def find_candidate_pairs(partition: int, inputs: DedupInputs) -> Path:
+    """Candidate pairs of one band partition that involve at least one of this run's documents.
+
+    Published documents were paired with each other when they came; their
+    band rows count only where they share a band with a new document, so an
+    incremental run's pairs grow with its new documents, not with the dataset.
+    """
     started = time.perf_counter()
-    bands = [read_table(p) for p in inputs.band_files(partition) if p.exists()]
+    new = [read_table(p) for p in inputs.new_band_files(partition)]
+    published = inputs.published_band_files(partition)
     pairs = np.empty((0, 2), dtype=np.int64)
-    if bands:
+    if new:
+        bands = pa.concat_tables(new)
+        if published:
+            wanted = pc.unique(bands.column("band_key"))
+            old = [read_table(p) for p in published]
+            old = [t.filter(pc.is_in(t.column("band_key"), wanted)) for t in old]
+            bands = pa.concat_tables([bands, *old])
         exclude = np.sort(_exact_pairs(inputs.work_dir)[0])
-        pairs = candidate_pairs(pa.concat_tables(bands), exclude=exclude)
+        pairs = candidate_pairs(bands, exclude=exclude)
+        if published:
+            fresh = np.sort(pa.concat_tables(new).column("doc_key").to_numpy())
+            touches = np.isin(pairs[:, 0], fresh) | np.isin(pairs[:, 1], fresh)
+            pairs = pairs[touches]
     table = pa.table({"left": pairs[:, 0], "right": pairs[:, 1]}, schema=PAIR_SCHEMA)
     write_table(table, pairs_path(inputs.work_dir, partition))
     _record_seconds(pairs_marker(inputs.work_dir, partition), started)

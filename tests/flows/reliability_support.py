@@ -8,7 +8,7 @@ import io
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +60,9 @@ def read_stats(output: Path) -> dict:
 
 def outcome(output: Path) -> tuple[list[str], list[tuple[str, str, str | None]]]:
     """What a run decided: the kept doc ids, and (doc_id, reason, duplicate_of) of the rejected."""
-    kept = pd.read_parquet(output / "data", columns=["doc_id"]) if (output / "data").exists() else None
+    kept = (
+        pd.read_parquet(output / "data", columns=["doc_id"]) if (output / "data").exists() else None
+    )
     rejected = pd.read_parquet(output / "rejected", columns=["doc_id", "reason", "duplicate_of"])
     kept_ids = sorted(kept.doc_id) if kept is not None else []
     decisions = sorted(
@@ -111,3 +113,36 @@ def unfinished_files_that_look_finished(output: Path) -> list[str]:
         except Exception as err:
             problems.append(f"{path.relative_to(output)}: {type(err).__name__}: {err}")
     return problems
+
+
+class WriteFault:
+    """Fails every write whose destination ``matches``, once a write ``arming`` it went through.
+
+    Until ``clear`` is called: the disk stays full, the folder read-only.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        matches: Callable[[Path], bool] = lambda destination: True,
+        armed_by: Callable[[Path], bool] | None = None,
+    ) -> None:
+        self.code = code
+        self.matches = matches
+        self.armed_by = armed_by
+        self.armed = armed_by is None
+        self.failed: list[Path] = []
+
+    def __call__(self, tmp: Path, destination: Path) -> None:
+        if not self.armed:
+            self.armed = self.armed_by is not None and self.armed_by(destination)
+            return
+        if not self.matches(destination):
+            return
+        with open(tmp, "r+b") as handle:  # the bytes that made it before the disk filled up
+            handle.truncate(os.path.getsize(tmp) // 2)
+        self.failed.append(destination)
+        raise OSError(self.code, os.strerror(self.code), str(destination))
+
+    def clear(self) -> None:
+        self.armed, self.armed_by = False, None

@@ -84,7 +84,7 @@ def test_the_limits_that_pass_validation_are_usable(tmp_path):
     config = load_config(
         write(
             tmp_path,
-            "[dedup]\nseed = 4294967295\n[output_files]\ncompression = \"gzip\"\n"
+            '[dedup]\nseed = 4294967295\n[output_files]\ncompression = "gzip"\n'
             "compression_level = 9\n[extract]\nmax_record_bytes = 1024\n",
         )
     )

@@ -1,8 +1,8 @@
 """Faults while a run writes: a full disk and an output folder made read-only mid-run.
 
 Every file zhclean writes goes through ``transforms.parquet_io.atomic_path``;
-these tests replace its seam ``_written`` so that, from some write on, the
-write fails the way a full disk (``ENOSPC``) or a read-only folder
+these tests replace its seam ``_written`` with a ``WriteFault`` so that, from
+some write on, the write fails the way a full disk (``ENOSPC``) or a read-only folder
 (``EROFS``) fails it, after half the file's bytes are written.  The runs are
 in this process with one worker (``--workers 1``), so the jobs meet the
 fault too.  Tests run as root, on whom permissions have no effect, and may
@@ -18,15 +18,14 @@ folder is untouched, and a rerun gives the same dataset as a clean run.
 from __future__ import annotations
 
 import errno
-import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import transforms.parquet_io as parquet_io
 from tests.flows.reliability_support import (
+    WriteFault,
     outcome,
     prefect_server,
     read_stats,
@@ -41,39 +40,6 @@ SAMPLE = REPO / "data" / "sample"
 OPTIONS = ("--workers", "1", "--shard-max-mb", "0.1", "--quiet")
 
 pytestmark = pytest.mark.slow
-
-
-class WriteFault:
-    """Fails every write whose destination ``matches``, once a write ``arming`` it went through.
-
-    Until ``clear`` is called: the disk stays full, the folder read-only.
-    """
-
-    def __init__(
-        self,
-        code: int,
-        matches: Callable[[Path], bool] = lambda destination: True,
-        armed_by: Callable[[Path], bool] | None = None,
-    ) -> None:
-        self.code = code
-        self.matches = matches
-        self.armed_by = armed_by
-        self.armed = armed_by is None
-        self.failed: list[Path] = []
-
-    def __call__(self, tmp: Path, destination: Path) -> None:
-        if not self.armed:
-            self.armed = self.armed_by is not None and self.armed_by(destination)
-            return
-        if not self.matches(destination):
-            return
-        with open(tmp, "r+b") as handle:  # the bytes that made it before the disk filled up
-            handle.truncate(os.path.getsize(tmp) // 2)
-        self.failed.append(destination)
-        raise OSError(self.code, os.strerror(self.code), str(destination))
-
-    def clear(self) -> None:
-        self.armed, self.armed_by = False, None
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +72,9 @@ def test_disk_full_while_preparing_stops_and_resume_finishes_the_same(
     output = tmp_path / "out"
     before = tree_digest(SAMPLE)
     # The first shard gets prepared, then the disk is full.
-    fault = WriteFault(errno.ENOSPC, armed_by=lambda destination: destination.name == "prepared.json")
+    fault = WriteFault(
+        errno.ENOSPC, armed_by=lambda destination: destination.name == "prepared.json"
+    )
     monkeypatch.setattr(parquet_io, "_written", fault)
     run = run_cli(str(SAMPLE), "-o", str(output), *OPTIONS)
     assert fault.failed, "the fault was never met"

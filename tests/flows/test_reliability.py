@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -47,9 +48,9 @@ MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+    def do_GET(self) -> None:
         self.requests.append(self.path)
         self.send_response(404)
         self.end_headers()
@@ -140,7 +141,9 @@ def test_each_bad_input_has_its_expected_outcome(bad):
                 got_skipped[prefix] += n
         got = (kept[case.name], got_rejected, dict(got_skipped))
         if got != (case.kept, dict(case.rejected), dict(case.skipped)):
-            wrong.append(f"{case.name}: got {got}, expected {case.kept, case.rejected, case.skipped}")
+            wrong.append(
+                f"{case.name}: got {got}, expected {case.kept, case.rejected, case.skipped}"
+            )
     assert wrong == []
 
 

@@ -135,12 +135,15 @@ def test_a_file_without_records_is_one_empty_rejection_in_every_format(
 
 @settings(max_examples=40, deadline=None)
 @given(
-    content=st.binary(max_size=400) | st.lists(st.sampled_from([P1, "*", ">>>标题", "", "\x00"]), max_size=8).map(
+    content=st.binary(max_size=400)
+    | st.lists(st.sampled_from([P1, "*", ">>>标题", "", "\x00"]), max_size=8).map(
         lambda lines: "\n".join(lines).encode()
     ),
     suffix=st.sampled_from(SUPPORTED_SUFFIXES),
 )
-def test_doc_ids_depend_only_on_the_relative_path_and_the_bytes(content: bytes, suffix: str) -> None:
+def test_doc_ids_depend_only_on_the_relative_path_and_the_bytes(
+    content: bytes, suffix: str
+) -> None:
     """The same file under two roots (another machine, another checkout) gives the same doc ids."""
     import tempfile
 
@@ -152,7 +155,10 @@ def test_doc_ids_depend_only_on_the_relative_path_and_the_bytes(content: bytes, 
             path = write(folder, f"news{suffix}", content)
             result = extract(path, root=Path(root))
             ids.append(
-                sorted(result.kept.column("doc_id").to_pylist() + result.rejected.column("doc_id").to_pylist())
+                sorted(
+                    result.kept.column("doc_id").to_pylist()
+                    + result.rejected.column("doc_id").to_pylist()
+                )
             )
     assert ids[0] == ids[1] and ids[0]
 

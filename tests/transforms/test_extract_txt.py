@@ -344,7 +344,9 @@ def test_a_huge_record_is_hashed_in_place_and_refused_without_a_copy(tmp_path: P
     import tracemalloc
 
     block = (P1 + P2).encode()
-    path = write(tmp_path, "huge.txt", f"标题\n{P3}\n*\n".encode() + block * (24 * 2**20 // len(block)))
+    path = write(
+        tmp_path, "huge.txt", f"标题\n{P3}\n*\n".encode() + block * (24 * 2**20 // len(block))
+    )
     size = path.stat().st_size
     tracemalloc.start()
     try:

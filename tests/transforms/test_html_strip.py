@@ -374,7 +374,7 @@ def test_referenced_resources_are_never_fetched(monkeypatch: pytest.MonkeyPatch)
     hits: list[str] = []
 
     class Recorder(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             hits.append(self.path)
             self.send_response(404)
             self.end_headers()
