@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -169,6 +170,13 @@ def _add_serve_command(commands: Any) -> None:
     serve.add_argument(
         "--name", default="default", help="deployment name: 'zhclean/NAME' (default: default)"
     )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=4200,
+        help="without PREFECT_API_URL: port of the local Prefect server to use, or to start "
+        "(default: 4200)",
+    )
 
 
 def command_serve(args: argparse.Namespace) -> int:
@@ -206,20 +214,29 @@ def command_serve(args: argparse.Namespace) -> int:
         return _fail(f"invalid --cron/--timezone: {problem}")
     if config.run.dask_address and not configured_api_url():
         return _fail(DASK_NEEDS_SERVER)
+    # SIGTERM as Ctrl-C until the runner takes over: a server being started is stopped too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server = choose_server(startup_timeout())
-    except (ServerUnreachable, ServerStartError) as err:
-        return _fail(str(err), status=1)
-    try:
-        serve(config, args.name, args.cron, args.timezone, server, announce=_announce)
-    except (KeyboardInterrupt, SystemExit):
-        pass  # Ctrl-C or SIGTERM: the runner has stopped
-    except Exception as err:
-        return _fail(f"serve failed: {type(err).__name__}: {_one_line(err)}", status=1)
+        try:
+            server = choose_server(startup_timeout(), args.port)
+        except (ServerUnreachable, ServerStartError) as err:
+            return _fail(str(err), status=1)
+        try:
+            serve(config, args.name, args.cron, args.timezone, server, announce=_announce)
+        except Exception as err:
+            return _fail(f"serve failed: {type(err).__name__}: {_one_line(err)}", status=1)
+        finally:
+            if server.started is not None:
+                server.started.stop()
+    except KeyboardInterrupt:
+        pass  # stopped while starting: nothing left running
     finally:
-        if server.started is not None:
-            server.started.stop()
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _announce(line: str) -> None:

@@ -45,14 +45,16 @@ def scheduled_clean(
     config: dict[str, Any] | None = None,
     config_file: str | None = None,
     full: bool = False,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Clean the configured inputs into the configured output, as ``zhclean run`` would.
 
     ``config``: settings with the keys of the TOML config file (``inputs``,
     ``output``, ``[filter]``, ...); ``config_file``: a TOML file on the
     machine that runs the flow; ``full``: process every input and replace the
-    dataset instead of adding new and changed input files.
+    dataset instead of adding new and changed input files; ``resume``: reuse
+    what a killed or cancelled run with the same inputs and settings finished.
     """
     settings = deployment_config(config, config_file)
     with output_lock(settings.output):
-        return run_pipeline(settings, full=full)
+        return run_pipeline(settings, resume=resume, full=full)

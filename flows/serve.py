@@ -8,9 +8,9 @@ Prefect server (``prefect server start``) does and the temporary server of
    must answer: a deployment on another server than the one asked for would
    be a surprise, so an unreachable one is an error, not a reason to start one;
 2. a Prefect server already answering on 127.0.0.1:4200 (a plain
-   ``prefect server start``);
+   ``prefect server start``; ``--port`` to look elsewhere);
 3. else a server it starts itself: ``prefect server start --host 127.0.0.1``
-   on port 4200 (another free port if 4200 is taken), with its database in
+   on that port (another free port if it is taken), with its database in
    ``PREFECT_HOME`` as usual, stopped when ``serve`` stops.
 
 Then a Prefect runner in this process registers the deployment
@@ -27,11 +27,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.prefect_server import ServerStartError, _free_port, _healthy
+
+if TYPE_CHECKING:
+    from transforms.config import PipelineConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4200
@@ -76,7 +80,7 @@ class PrefectServer:
             f"`prefect server start` did not answer within {timeout:.0f} s (its output is in {self.log})"
         )
 
-    def stop(self) -> None:
+    def stop(self, keep_log: bool = False) -> None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -84,7 +88,8 @@ class PrefectServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.unlink(missing_ok=True)
+        if not keep_log:
+            self.log.unlink(missing_ok=True)
 
 
 @dataclass
@@ -92,10 +97,6 @@ class ServerChoice:
     api_url: str
     how: str  # for the user: where the server comes from
     started: PrefectServer | None = None
-
-    @property
-    def ui_url(self) -> str:
-        return self.api_url.removesuffix("/api")
 
 
 def configured_api_url() -> str | None:
@@ -119,8 +120,12 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def choose_server(startup_timeout: float) -> ServerChoice:
-    """The Prefect server to serve on (see the module's docstring); starts one if needed."""
+def choose_server(startup_timeout: float, port: int = DEFAULT_PORT) -> ServerChoice:
+    """The Prefect server to serve on (see the module's docstring); starts one if needed.
+
+    ``port``: where to look for a running server and start one (another free
+    port if it is taken by something that is not a Prefect server).
+    """
     configured = configured_api_url()
     if configured:
         if not _healthy(configured):
@@ -129,19 +134,22 @@ def choose_server(startup_timeout: float) -> ServerChoice:
                 "or unset PREFECT_API_URL to let `zhclean serve` start one"
             )
         return ServerChoice(configured, "PREFECT_API_URL")
-    default = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/api"
+    default = f"http://{DEFAULT_HOST}:{port}/api"
     if _healthy(default):
         return ServerChoice(default, "found running")
-    server = PrefectServer(DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port())
+    server = PrefectServer(port if _port_free(port) else _free_port())
     try:
         server.wait_until_healthy(startup_timeout)
-    except BaseException:
+    except ServerStartError:
+        server.stop(keep_log=True)  # the error names it
+        raise
+    except BaseException:  # Ctrl-C or SIGTERM while it starts
         server.stop()
         raise
     return ServerChoice(server.api_url, "started by zhclean serve, stops with it", server)
 
 
-def deployment_parameters(config: Any) -> dict[str, Any]:
+def deployment_parameters(config: PipelineConfig) -> dict[str, Any]:
     """The deployment's parameters: every setting, with absolute paths.
 
     A flow run starts in the runner's working directory; absolute paths make
@@ -149,8 +157,8 @@ def deployment_parameters(config: Any) -> dict[str, Any]:
     and write.
     """
     settings = config.model_dump(mode="json")
-    settings["inputs"] = [str(Path(p).resolve()) for p in config.inputs]
-    settings["output"] = str(Path(config.output).resolve())
+    settings["inputs"] = [str(p.resolve()) for p in config.inputs]
+    settings["output"] = str(config.output.resolve())
     return {"config": settings}
 
 
@@ -171,24 +179,24 @@ def schedule_text(cron: str | None, timezone: str) -> str:
 
 
 def serve(
-    config: Any,
+    config: PipelineConfig,
     name: str,
     cron: str | None,
     timezone: str,
     server: ServerChoice,
-    announce: Any = print,
+    announce: Callable[[str], None] = print,
 ) -> None:
     """Register deployment ``zhclean/NAME`` on ``server`` and run its flow runs until stopped.
 
-    ``announce`` gets one line once the deployment exists.  Returns when the
-    runner stops (SIGTERM exits through ``SystemExit``, Ctrl-C through
-    ``KeyboardInterrupt``); a server it started is stopped by the caller.
+    ``announce`` gets one line once the deployment exists.  Returns once the
+    runner has stopped after SIGTERM or SIGINT (Ctrl-C); a server that
+    ``choose_server`` started is for the caller to stop.
     """
     import asyncio
 
     from prefect.runner import Runner
     from prefect.schedules import Cron
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
     from prefect.types.entrypoint import EntrypointType
 
     from flows.deployment import FLOW_NAME, scheduled_clean
@@ -205,10 +213,11 @@ def serve(
             description="zhclean: clean the configured inputs into the configured dataset",
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        ui = PREFECT_UI_URL.value()  # Prefect's own guess from the API's address
         announce(
             f"zhclean: serving deployment '{FLOW_NAME}/{name}' ({schedule_text(cron, timezone)}) "
-            f"on the Prefect server at {server.ui_url} ({server.how}); "
-            f"open {server.ui_url}/deployments/deployment/{deployment_id} or run "
+            f"on the Prefect server at {server.api_url} ({server.how}); "
+            f"open {ui}/deployments/deployment/{deployment_id} or run "
             f"`PREFECT_API_URL={server.api_url} prefect deployment run '{FLOW_NAME}/{name}'`; "
             "Ctrl-C stops"
         )

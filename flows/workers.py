@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,7 +46,7 @@ class _Pool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.warm_up,),
+            initargs=(self.warm_up, os.getpid()),
         )
         for _ in range(self.workers):
             executor.submit(int)  # start every worker now; the initializer runs in each
@@ -72,14 +73,26 @@ class _Pool:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-# Workers yield the CPU to the flow's process and Prefect's server, which
-# coordinate them: measured, with both cores busy in workers, Prefect's server
-# took twice as long to start and every task's bookkeeping waited.
-WORKER_NICENESS = 10
+# How often a worker checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 
-def _start_worker(warm_up: Callable[[], None] | None) -> None:
-    os.nice(WORKER_NICENESS)
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once ``parent`` is gone.
+
+    A pool's workers hold both ends of its job queue, so they never see it
+    close: when the run's process is killed (SIGKILL, or a Prefect runner
+    cancelling a deployment's run) they would otherwise wait, or finish their
+    shard, forever as orphans.
+    """
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _start_worker(warm_up: Callable[[], None] | None, parent: int) -> None:
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     if warm_up is not None:
         warm_up()
 

@@ -58,17 +58,22 @@ def read_stats(output: Path) -> dict:
     return json.loads((output / "stats.json").read_text(encoding="utf-8"))
 
 
+def read_parts(folder: Path, columns: list[str]) -> pd.DataFrame:
+    """The rows of every Parquet file in ``folder`` (none if there is no file)."""
+    parts = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not parts:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    return pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
+
+
 def outcome(output: Path) -> tuple[list[str], list[tuple[str, str, str | None]]]:
     """What a run decided: the kept doc ids, and (doc_id, reason, duplicate_of) of the rejected."""
-    kept = (
-        pd.read_parquet(output / "data", columns=["doc_id"]) if (output / "data").exists() else None
-    )
-    rejected = pd.read_parquet(output / "rejected", columns=["doc_id", "reason", "duplicate_of"])
-    kept_ids = sorted(kept.doc_id) if kept is not None else []
+    kept = read_parts(output / "data", ["doc_id"])
+    rejected = read_parts(output / "rejected", ["doc_id", "reason", "duplicate_of"])
     decisions = sorted(
         (row.doc_id, row.reason, row.duplicate_of) for row in rejected.itertuples(index=False)
     )
-    return kept_ids, decisions
+    return sorted(kept.doc_id), decisions
 
 
 def tree_digest(folder: Path) -> dict[str, tuple[str, int]]:

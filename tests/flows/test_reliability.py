@@ -106,10 +106,15 @@ def run_bad_inputs(root: Path, output: Path, **options) -> BadRun:
 
 
 @pytest.fixture(scope="module")
-def bad(tmp_path_factory) -> BadRun:
-    base = tmp_path_factory.mktemp("bad")
+def server():
     with prefect_server():
-        return run_bad_inputs(base / "inputs", base / "out")
+        yield
+
+
+@pytest.fixture(scope="module")
+def bad(server, tmp_path_factory) -> BadRun:
+    base = tmp_path_factory.mktemp("bad")
+    return run_bad_inputs(base / "inputs", base / "out")
 
 
 def test_the_run_finishes_and_every_record_is_kept_or_rejected(bad):
@@ -218,13 +223,12 @@ def test_records_with_control_characters_are_kept_clean(bad):
     assert not texts.str.contains(r"[\x00-\x08\x0b-\x1f\x7f]").any()
 
 
-def test_a_folder_of_20000_tiny_files_is_read_whole_in_reasonable_time(tmp_path):
+def test_a_folder_of_20000_tiny_files_is_read_whole_in_reasonable_time(server, tmp_path):
     case = write_many_files(tmp_path / "inputs" / "many_files", MANY_FILES)
     output = tmp_path / "out"
-    with prefect_server():
-        started = time.perf_counter()
-        run = run_cli(str(tmp_path / "inputs"), "-o", str(output), "--quiet")
-        seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    run = run_cli(str(tmp_path / "inputs"), "-o", str(output), "--quiet")
+    seconds = time.perf_counter() - started
     assert run.status == 0, run.stderr
     stats = read_stats(output)
     assert stats["inputs"]["files"] == MANY_FILES

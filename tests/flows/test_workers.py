@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 from flows.workers import in_worker, worker_pool
 
@@ -72,8 +73,39 @@ def test_nothing_starts_early_without_a_pool(tmp_path):
     assert not (tmp_path / "log").exists()
 
 
-def test_workers_run_at_lower_cpu_priority():
-    from flows.workers import WORKER_NICENESS
 
-    with worker_pool(2):
-        assert in_worker(os.nice, 0) == os.nice(0) + WORKER_NICENESS
+def test_workers_exit_when_the_run_that_started_them_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import time\n"
+        "from flows import workers\n"
+        "if __name__ == '__main__':\n"
+        "    with workers.worker_pool(2):\n"
+        "        print(*workers._pool.executor._processes, flush=True)\n"
+        "        time.sleep(60)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
+    )
+    pids = [int(p) for p in owner.stdout.readline().split()]
+    assert len(pids) == 2
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    deadline = time.monotonic() + 15
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and _not_zombie(p)]
+    assert not alive, f"workers {alive} outlived their owner"
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        return " Z " not in Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False

@@ -141,3 +141,26 @@ def test_data_that_is_not_gzip_is_a_parse_error(tmp_path: Path) -> None:
     rejection = only_rejection(result)
     assert rejection["reason"] == "parse_error"
     assert "gzip data is corrupt" in rejection["detail"]
+
+
+def test_a_huge_jsonl_line_is_streamed_past_in_bounded_memory(tmp_path: Path) -> None:
+    """A 24 MiB line costs about max_record_bytes plus a read chunk, not its size."""
+    import tracemalloc
+
+    block = P1.encode() * 64
+    path = tmp_path / "huge.jsonl"
+    with path.open("wb") as out:
+        out.write(jsonl({"text": P2}).encode())
+        out.write(b'{"text": "' + block * (24 * 2**20 // len(block)) + b'"}\n')
+        out.write(jsonl({"text": P3}).encode())
+    from transforms.extract import extract_file
+
+    tracemalloc.start()
+    try:
+        result = extract_file(path, tmp_path, ExtractConfig(max_record_bytes=2**20))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert texts(result) == [P2, P3]
+    assert only_rejection(result)["reason"] == "too_large"
+    assert peak < 6 * 2**20, f"peak {peak / 2**20:.1f} MiB"

@@ -1,7 +1,7 @@
 """Bounded fuzzing of extract (every input format) and the HTML stripper.
 
 ``fuzz_driver.py`` mutates inputs built from the sample dumps for a fixed
-time (``ZHCLEAN_FUZZ_SECONDS``, default 40) in its own process, so that a
+time (``ZHCLEAN_FUZZ_SECONDS``, default 30) in its own process, so that a
 crash in native code or a hang is caught too.  Every input that fails is
 saved under ``tests/fixtures/regressions/``, where ``test_regressions.py``
 replays it on every run; then this test fails, naming the inputs and the
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_bounded_fuzzing_of_extract_and_html_strip_finds_no_failure(tmp_path: Path) -> None:
-    seconds = float(os.environ.get("ZHCLEAN_FUZZ_SECONDS", "40"))
+    seconds = float(os.environ.get("ZHCLEAN_FUZZ_SECONDS", "30"))
     seed = int(os.environ.get("ZHCLEAN_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
     command = [sys.executable, "-m", "tests.transforms.fuzz_driver", "--seconds", str(seconds)]
     command += ["--seed", str(seed), "--work", str(tmp_path)]

@@ -43,3 +43,48 @@ def test_files_are_zstd_compressed_with_bounded_row_groups(tmp_path):
     meta = pq.ParquetFile(path).metadata
     assert meta.num_row_groups == 4
     assert meta.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_a_write_that_fails_mid_file_leaves_neither_the_file_nor_its_temporary(
+    tmp_path, monkeypatch
+):
+    import errno
+    import os
+
+    import transforms.parquet_io as parquet_io
+
+    def disk_full(tmp, destination):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(destination))
+
+    monkeypatch.setattr(parquet_io, "_written", disk_full)
+    with pytest.raises(OSError) as caught:
+        write_parts(pa.table({"text": ["甲", "乙"]}), tmp_path, "part-x")
+    assert caught.value.errno == errno.ENOSPC
+    with pytest.raises(OSError):
+        write_json({"a": 1}, tmp_path / "stats.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_when_the_temporary_cannot_be_removed_the_write_error_is_the_one_raised(
+    tmp_path, monkeypatch
+):
+    """A folder gone read-only: removing the temporary file fails too, and it keeps its .tmp- name."""
+    import errno
+    import os
+    from pathlib import Path
+
+    import transforms.parquet_io as parquet_io
+
+    def fail(code):
+        def raiser(*args, **kwargs):
+            raise OSError(code, os.strerror(code))
+
+        return raiser
+
+    monkeypatch.setattr(parquet_io, "_written", fail(errno.ENOSPC))
+    monkeypatch.setattr(Path, "unlink", fail(errno.EROFS))
+    with pytest.raises(OSError) as caught:
+        write_json({"a": 1}, tmp_path / "stats.json")
+    monkeypatch.undo()
+    assert caught.value.errno == errno.ENOSPC
+    assert [p.name.startswith(parquet_io.TMP_PREFIX) for p in tmp_path.iterdir()] == [True]
