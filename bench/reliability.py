@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/reliability.py                      # everything, about 6 minutes on 2 cores
+    python bench/reliability.py                      # everything, about 7 minutes on 2 cores
     python bench/reliability.py --fuzz-seconds 120   # fuzz longer
 
 What it does, all with the real ``zhclean run`` command line:
@@ -453,7 +453,7 @@ def _reasons(counts: dict[str, int]) -> str:
 
 
 def _cell(text: str, limit: int = 110) -> str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
+    text = " ".join(str(text).split()).replace(f"{WORK}/", "…/").replace("|", "\\|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -556,7 +556,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz-seconds", type=float, default=60)
     parser.add_argument("--no-many-files", action="store_true", help="leave out the 20,000 files")
     parser.add_argument("--results-md", type=Path, default=BENCH_DIR / "RELIABILITY.md")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help=f"only write the Markdown again from the last results ({WORK / 'results.json'})",
+    )
     args = parser.parse_args(argv)
+    if args.render_only:
+        results = json.loads((WORK / "results.json").read_text(encoding="utf-8"))
+        args.results_md.write_text(render(results), encoding="utf-8")
+        return 0
     WORK.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(BENCH_DIR / "work" / "prefect-home"))
     started = datetime.now(UTC)

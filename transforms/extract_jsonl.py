@@ -257,6 +257,8 @@ def _parse_json(text: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise BadRecord(f"malformed JSON: {error.msg} at column {error.colno}") from None
+        # json's messages may end in "at" already ("Unterminated string starting at").
+        where = "column" if error.msg.endswith(" at") else "at column"
+        raise BadRecord(f"malformed JSON: {error.msg} {where} {error.colno}") from None
     except RecursionError:
         raise BadRecord("malformed JSON: nested too deeply") from None

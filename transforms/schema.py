@@ -79,7 +79,7 @@ REJECTION_REASONS: dict[str, str] = {
     "decode_error": "the raw bytes could not be decoded in the detected encoding",
     "parse_error": "the record could not be parsed (malformed JSON, wrong field types, bad Parquet)",
     "too_large": "the raw record or file exceeds the configured size limit",
-    "empty": "no text is left after HTML stripping and normalization",
+    "empty": "an input file without any record, or no text left after HTML stripping and normalization",
     "too_short": "fewer characters than filter.min_chars after cleaning",
     "low_chinese_ratio": "the share of Chinese characters is below filter.min_chinese_ratio",
     "exact_duplicate": "same canonical form as a kept document (see duplicate_of)",

@@ -149,11 +149,20 @@ def test_lineage_is_set_on_every_row(kept, stats):
 
 def test_the_run_leaves_a_markdown_artifact_with_counts(stats):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
+    # Filtered by run on the server: a shared Prefect database holds many runs'
+    # artifacts, more than one page of results.
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["zhclean-run-summary"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["zhclean-run-summary"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[stats["run_id"]]),
+            )
         )
     mine = [a for a in artifacts if str(a.flow_run_id) == stats["run_id"]]
     assert len(mine) == 1

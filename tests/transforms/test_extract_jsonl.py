@@ -67,7 +67,8 @@ def test_bad_jsonl_lines_are_rejected_one_by_one(tmp_path: Path) -> None:
     details = result.rejected.column("detail").to_pylist()
     assert set(result.rejected.column("reason").to_pylist()) == {"parse_error"}
     assert result.rejected.column("source_record").to_pylist() == [1, 2, 3, 4, 5]
-    assert "malformed JSON" in details[0] and details[0].startswith("line 2 ")
+    assert details[0].startswith("line 2 ")
+    assert details[0].endswith("malformed JSON: Unterminated string starting at column 10")
     assert "expected a JSON object, got list" in details[1]
     assert "no 'text' or 'html' field (fields: 'body')" in details[2]
     assert "field 'text' is int, expected a string" in details[3]
