@@ -185,16 +185,9 @@ def command_serve(args: argparse.Namespace) -> int:
         overrides["inputs"] = [str(p) for p in args.inputs]
     if args.output:
         overrides["output"] = str(args.output)
-    try:
-        config = load_config(args.config, overrides)
-    except ConfigError as err:
-        return _fail(str(err))
-    from transforms.inputs import InputError, discover_inputs
-
-    try:
-        discover_inputs(config.inputs, exclude=config.output.resolve())
-    except InputError as err:
-        return _fail(str(err))
+    config = _usable_config(args.config, overrides)
+    if isinstance(config, str):
+        return _fail(config)
     if not args.name or "/" in args.name:
         return _fail(f"invalid deployment name {args.name!r}: give a name without '/'")
     from flows.prefect_env import configure_prefect_environment
@@ -357,6 +350,18 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def _usable_config(path: Path | None, overrides: dict[str, Any]) -> PipelineConfig | str:
+    """The settings, or what is wrong with them or with the inputs they name (a usage error)."""
+    from transforms.inputs import InputError, discover_inputs
+
+    try:
+        config = load_config(path, overrides)
+        discover_inputs(config.inputs, exclude=config.output.resolve())
+    except (ConfigError, InputError) as err:
+        return str(err)
+    return config
+
+
 def _fail(message: str, status: int = 2) -> int:
     print(f"zhclean: error: {message}", file=sys.stderr)
     return status
@@ -373,16 +378,9 @@ def _silence_exit_noise() -> None:
 
 def command_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    try:
-        config = load_config(args.config, overrides_from_args(args))
-    except ConfigError as err:
-        return _fail(str(err))
-    from transforms.inputs import InputError, discover_inputs
-
-    try:
-        discover_inputs(config.inputs, exclude=config.output.resolve())
-    except InputError as err:
-        return _fail(str(err))
+    config = _usable_config(args.config, overrides_from_args(args))
+    if isinstance(config, str):
+        return _fail(config)
     if config.run.dask_address and not os.environ.get("PREFECT_API_URL"):
         return _fail(DASK_NEEDS_SERVER)
     from flows.prefect_env import configure_prefect_environment
@@ -521,12 +519,22 @@ def command_verify(args: argparse.Namespace) -> int:
 
 
 def _write_error_log(output: Path) -> Path:
+    """The traceback in ``<output>/zhclean-error.log``, or in the temporary folder when the
+    output cannot take it (the run failed because the disk is full or read-only)."""
+    import tempfile
     import traceback
 
-    output.mkdir(parents=True, exist_ok=True)
-    log = output / "zhclean-error.log"
-    log.write_text(traceback.format_exc(), encoding="utf-8")
-    return log
+    text = traceback.format_exc()
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        log = output / "zhclean-error.log"
+        log.write_text(text, encoding="utf-8")
+        return log
+    except OSError:
+        handle, name = tempfile.mkstemp(prefix="zhclean-error-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as log_file:
+            log_file.write(text)
+        return Path(name)
 
 
 def _one_line_summary(stats: dict[str, Any], config: PipelineConfig, seconds: float) -> str:

@@ -217,22 +217,13 @@ def _lookups(inputs: DedupInputs, cfg: PipelineConfig):
 def published_texts(inputs: DedupInputs, doc_ids: list[str]) -> list[str]:
     """``text`` of published documents, in the order of ``doc_ids``."""
     wanted = pa.array(doc_ids, pa.string())
-    found = []
+    text_of: dict[str, str] = {}
     for index_dir in inputs.index_dirs:
         data = index_dir.parent.parent / "data"
         for part in sorted(data.glob(f"part-{index_dir.name}-*.parquet")):
             table = read_table(part, columns=["doc_id", "text"])
-            found.append(table.filter(pc.is_in(table.column("doc_id"), wanted)))
-    text_of = (
-        dict(
-            zip(
-                *(pa.concat_tables(found).column(c).to_pylist() for c in ("doc_id", "text")),
-                strict=True,
-            )
-        )
-        if found
-        else {}
-    )
+            table = table.filter(pc.is_in(table.column("doc_id"), wanted))
+            text_of.update(zip(table["doc_id"].to_pylist(), table["text"].to_pylist(), strict=True))
     missing = [d for d in doc_ids if d not in text_of]
     if missing:
         raise ValueError(f"published documents missing from data/: {missing[:3]}")

@@ -76,3 +76,17 @@ def test_flags_map_onto_config_sections():
         "run": {"shard_max_bytes": 1048576},
         "segment": {"words": True},
     }
+
+
+def test_the_traceback_goes_to_a_temporary_file_when_the_output_cannot_take_it(tmp_path):
+    from flows.cli import _write_error_log
+
+    not_a_folder = tmp_path / "output"
+    not_a_folder.write_text("a file where the output folder should be")
+    try:
+        raise RuntimeError("disk full")
+    except RuntimeError:
+        log = _write_error_log(not_a_folder)
+    assert log.parent != not_a_folder
+    assert "RuntimeError: disk full" in log.read_text(encoding="utf-8")
+    log.unlink()

@@ -100,9 +100,16 @@ def test_documents_that_duplicate_published_ones_point_at_them(grown, tmp_path):
     kept = dataset(work, "data")
     original = kept.loc[kept["n_chars"].idxmax()]
     near = original["text"][: int(len(original["text"]) * 0.95)]  # a truncated copy
+    # Jaccard about 0.86, within 0.1 of the threshold: decided by the exact Jaccard,
+    # which reads the published document's text back from data/.
+    close = original["text"][: int(len(original["text"]) * 0.86)]
     # The manifest knows input files by path: one file is added to the same folder.
     extra = inputs / "zz_copies.jsonl"
-    lines = [{"id": "exact", "text": original["text"]}, {"id": "near", "text": near}]
+    lines = [
+        {"id": "exact", "text": original["text"]},
+        {"id": "near", "text": near},
+        {"id": "close", "text": close},
+    ]
     extra.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in lines) + "\n")
     try:
         stats = run(inputs, work)
@@ -114,6 +121,8 @@ def test_documents_that_duplicate_published_ones_point_at_them(grown, tmp_path):
     assert rejected.loc["near", "reason"] == "near_duplicate"
     assert rejected.loc["exact", "duplicate_of"] == original["doc_id"]
     assert rejected.loc["near", "duplicate_of"] == original["doc_id"]
+    assert rejected.loc["close", "reason"] == "near_duplicate"
+    assert 0.8 <= rejected.loc["close", "similarity"] < 0.9
     assert stats["documents"]["kept"] == 0
 
 
