@@ -26,7 +26,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.progress import StageProgress, run_progress
-from flows.workers import in_worker, start_early, worker_pool
+from flows.workers import RunInterrupted, in_worker, start_early, worker_pool
 from transforms.config import PipelineConfig
 from transforms.dataset_state import (
     DatasetState,
@@ -138,6 +138,13 @@ def summary_markdown(stats: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {counts['input']} | {counts['kept']} | {rejected} | {counts['seconds']:.2f} |"
         )
+    failures = [
+        (f"shard {f['shard_id']} ({', '.join(f['files'])})", f["error"])
+        for f in stats["failed_shards"]
+    ] + [(f"input {f['path']}", f["error"]) for f in stats["failed_inputs"]]
+    if failures:
+        lines += ["", "**Failed** (not in this run's counts; the next run tries them again):", ""]
+        lines += [f"- {what}: {error}" for what, error in failures]
     lines += ["", "| reason | documents |", "|---|---:|"]
     lines += [f"| {reason} | {n} |" for reason, n in stats["rejected_by_reason"].items()] or [
         "| (none) | 0 |"
@@ -160,6 +167,10 @@ def _skipped(discovery: Discovery) -> list[dict[str, str]]:
     return [{"path": s.path, "reason": s.reason} for s in discovery.skipped]
 
 
+class ShardsFailed(RuntimeError):
+    """Every shard of a run failed: nothing was prepared, so nothing is published."""
+
+
 def _prepare_all(
     shards: list[Shard], work_dir: Path, config: PipelineConfig, progress: StageProgress
 ) -> dict[str, Any]:
@@ -169,6 +180,11 @@ def _prepare_all(
     go on, and the failed shard's files are reported in ``failed_shards`` of
     the run summary so that nothing is lost silently.  Its records were never
     extracted, so the kept/rejected counts hold for the shards that ran.
+
+    An ``OSError`` stops the run instead: a job catches the read errors of
+    its input files itself (``failed_inputs``), so what is left is the work
+    folder's disk or permissions (full, read-only), which every shard meets.
+    So does a run in which every shard failed: there is nothing to publish.
     """
     futures = {prepare_shard_task.submit(s, work_dir, config): s for s in shards}
     failed: dict[str, Any] = {}
@@ -176,6 +192,8 @@ def _prepare_all(
         shard = futures[future]
         try:
             summary = read_json(future.result())
+        except (OSError, RunInterrupted):
+            raise
         except Exception as err:  # reported in stats.json; the run goes on
             failed[shard.shard_id] = {
                 "shard_id": shard.shard_id,
@@ -184,6 +202,12 @@ def _prepare_all(
             }
             summary = {"stages": {"extract": {"input": 0}}}
         progress.shard_done(shard.size, summary["stages"]["extract"]["input"])
+    if shards and len(failed) == len(shards):
+        first = failed[shards[0].shard_id]
+        raise ShardsFailed(
+            f"every shard failed ({len(shards)}); the first, with {', '.join(first['files'])}: "
+            f"{first['error']}"
+        )
     return failed
 
 
@@ -349,7 +373,11 @@ def clean_corpus(
 
     tag = run_tag(started_at, run_id)
     summary = run_summary(work_dir, shard_ids)
-    done = [f for s in shards if s.shard_id in shard_ids for f in s.files]
+    # A file that could not be read is not recorded as done: the next run tries it again.
+    unread = {f["path"] for f in summary["failed_inputs"]}
+    done = [
+        f for s in shards if s.shard_id in shard_ids for f in s.files if str(f.path) not in unread
+    ]
     inputs = plan.inputs
     for digest in summary.pop("files_sha256"):
         inputs.sha256.update(digest)

@@ -50,8 +50,29 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+# Runs first in the server's process, then replaces itself with the server's
+# command: Linux sends SIGTERM to the server when the thread that started it
+# ends, so a run that is SIGKILLed leaves no server behind.  (The signal is
+# kept across exec; not on other systems, where prctl does not exist.)
+_ENDS_WITH_PARENT = """
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+except (AttributeError, OSError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(1)  # the parent ended before prctl took effect
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 class TemporaryServer:
-    """Prefect's server app, ephemeral mode, in a subprocess on a free local port."""
+    """Prefect's server app, ephemeral mode, in a subprocess on a free local port.
+
+    The subprocess ends with the thread that created this object (Linux), even
+    when that is killed with SIGKILL: create it in a thread that lives as long
+    as the run, such as the main thread.
+    """
 
     def __init__(self, command: list[str] | None = None) -> None:
         self.port = _free_port()
@@ -76,7 +97,7 @@ class TemporaryServer:
         ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                command,
+                [sys.executable, "-c", _ENDS_WITH_PARENT, str(os.getpid()), *command],
                 env={
                     **os.environ,
                     "PREFECT_UI_ENABLED": "0",
@@ -86,6 +107,9 @@ class TemporaryServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Out of the terminal's process group: Ctrl-C stops the run, which
+                # then still reports to the server and stops it itself.
+                start_new_session=True,
             )
 
     def wait_until_healthy(self, timeout: float) -> None:
@@ -127,13 +151,17 @@ def _drain_prefect_clients() -> None:
 def prefect_api() -> Iterator[TemporaryServer | None]:
     """Inside the block, Prefect calls go to a Prefect server.
 
-    The user's own ``PREFECT_API_URL`` wins (None is yielded).  Otherwise a
-    temporary server starts now; call ``wait_until_healthy`` on it before the
-    first Prefect call.  It is stopped, and the settings restored, on exit.
+    The user's own server wins (None is yielded): ``PREFECT_API_URL`` in the
+    environment or in Prefect's settings (the active profile, ``prefect.toml``).
+    Otherwise a temporary server starts now; call ``wait_until_healthy`` on it
+    before the first Prefect call.  It is stopped, and the settings restored,
+    on exit.
     """
     if os.environ.get("PREFECT_API_URL"):
         yield None
         return
+    # Started before Prefect's settings are read (that import alone takes a
+    # second or more): most runs use this server, and it boots meanwhile.
     server = TemporaryServer()
     clean_exit = False
     try:
@@ -142,6 +170,11 @@ def prefect_api() -> Iterator[TemporaryServer | None]:
         # server's address after the block.
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
+        if PREFECT_API_URL.value():  # the user's profile names a server
+            server.stop()
+            clean_exit = True
+            yield None
+            return
         # Child processes read the variable; this process, the settings.
         os.environ["PREFECT_API_URL"] = server.api_url
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):

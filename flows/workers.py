@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
@@ -30,6 +31,16 @@ T = TypeVar("T")
 
 class WorkerLost(RuntimeError):
     """A worker process died while running a job; running the job again may succeed."""
+
+
+class RunInterrupted(RuntimeError):
+    """The run was interrupted (Ctrl-C): no job starts any more."""
+
+
+# Set by ``interrupt_workers``; cleared when the next run's outermost
+# ``worker_pool`` block begins.
+_interrupted = threading.Event()
+_depth = 0
 
 
 class _Pool:
@@ -63,6 +74,8 @@ class _Pool:
                 future = executor.submit(job, *args)
             return future.result()
         except BrokenProcessPool as err:
+            if _interrupted.is_set():
+                raise RunInterrupted(f"interrupted while running {job.__name__}") from err
             with self._lock:
                 if self.executor is executor:  # the first job to notice replaces the pool
                     executor.shutdown(wait=False, cancel_futures=True)
@@ -71,6 +84,16 @@ class _Pool:
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """End the workers now, jobs and all: their half-written files keep temporary names."""
+        # No lock: called from a signal handler, which may interrupt its holder.
+        executors = {id(e): e for e in (self.executor, *(e for e, _ in self.early.values()))}
+        for executor in executors.values():
+            # ProcessPoolExecutor offers no way to stop a running job but its processes.
+            for process in list((executor._processes or {}).values()):
+                process.terminate()
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 # How often a worker checks that the process that started it is still there.
@@ -91,7 +114,19 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(1)
 
 
+def warm_up_shard_workers() -> None:
+    """``transforms.shard_jobs.warm_up``, imported in the worker: the process that starts
+    the pool need not import the shard jobs first."""
+    from transforms.shard_jobs import warm_up
+
+    warm_up()
+
+
 def _start_worker(warm_up: Callable[[], None] | None, parent: int) -> None:
+    # Ctrl-C reaches every process of the terminal's process group; the run's
+    # own process decides what stops (``interrupt_workers``), and a worker's
+    # KeyboardInterrupt would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     if warm_up is not None:
         warm_up()
@@ -112,25 +147,45 @@ def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> Iter
     modules and tables overlaps with whatever the caller does next (Prefect's
     server start-up takes seconds).
     """
-    global _pool
-    if workers <= 1 or _pool is not None:  # in-process, or the caller's pool serves
-        yield
-        return
-    pool = _Pool(workers, warm_up)
-    _pool = pool
+    global _pool, _depth
+    if _depth == 0:
+        _interrupted.clear()  # a new run
+    _depth += 1
     try:
-        yield
+        if workers <= 1 or _pool is not None:  # in-process, or the caller's pool serves
+            yield
+            return
+        pool = _Pool(workers, warm_up)
+        _pool = pool
+        try:
+            yield
+        finally:
+            _pool = None
+            pool.shutdown()
     finally:
-        _pool = None
-        pool.shutdown()
+        _depth -= 1
+
+
+def interrupt_workers() -> None:
+    """Stop the run's jobs now (Ctrl-C): no job starts any more, and the workers are ended.
+
+    A job that runs in this process (one worker) cannot be stopped: it
+    finishes, and no other starts.  Safe to call from a signal handler.
+    """
+    _interrupted.set()
+    if _pool is not None:
+        _pool.terminate()
 
 
 def in_worker(job: Callable[..., T], *args: Any, key: Hashable | None = None) -> T:
     """Run ``job(*args)`` in a worker process if a pool is active, else here.
 
     If the same job was started early under ``key`` (``start_early``), its
-    result is awaited instead of running it again.
+    result is awaited instead of running it again.  Raises ``RunInterrupted``
+    once ``interrupt_workers`` was called.
     """
+    if _interrupted.is_set():
+        raise RunInterrupted(f"interrupted before {job.__name__}")
     if _pool is None:
         return job(*args)
     return _pool.run(job, *args, key=key)

@@ -40,7 +40,7 @@ from transforms.codepoints import (
     code_points,
     count_per_text,
     lookup,
-    map_code_points,
+    replace_texts,
     texts_from_code_points,
 )
 
@@ -157,6 +157,15 @@ def script_shares(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _script_shares(cps: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from transforms.canonical_kernel import script_counts_kernel
+
+    counts = script_counts_kernel(cps, bounds, _script_classes())
+    han = np.maximum(counts[:, 0], 1)
+    return counts[:, 1] / han, counts[:, 2] / han
+
+
+def _script_shares_numpy(cps: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_script_shares`` without the compiled loop: the reference its tests compare with."""
     classes = lookup(_script_classes(), cps)
     han = np.maximum(count_per_text(classes & _HAN, bounds), 1)
     traditional = count_per_text(classes & _CHANGED_BY_T2S, bounds) / han
@@ -195,19 +204,22 @@ def canonical_code_points(
     """
     cps, bounds = code_points(texts)
     if fold_traditional:
-        taiwan = is_taiwan_text(*_script_shares(cps, bounds))
-        if taiwan.any():
+        taiwan = np.flatnonzero(is_taiwan_text(*_script_shares(cps, bounds)))
+        if taiwan.size:
             tw2sp = _converter("tw2sp")
-            texts = [tw2sp.convert(t) if tw else t for t, tw in zip(texts, taiwan, strict=True)]
-            cps, bounds = code_points(texts)
+            texts = list(texts)
+            for i in taiwan.tolist():
+                texts[i] = tw2sp.convert(texts[i])
+            cps, bounds = replace_texts(cps, bounds, taiwan, [texts[i] for i in taiwan])
+    from transforms.canonical_kernel import fold_kernel
+
     table, _ = _fold_table(fold_traditional)
-    folded, folded_bounds, several = map_code_points(cps, bounds, table)
+    folded, folded_bounds, several = fold_kernel(cps, bounds, table, _EXPANDS)
     if several.any():
         # Rare (ligatures, squared units): those texts take the per-character path.
-        out = texts_from_code_points(folded, folded_bounds)
-        for i in np.flatnonzero(several):
-            out[i] = _fold_by_char(texts[i], fold_traditional)
-        folded, folded_bounds = code_points(out)
+        redo = np.flatnonzero(several)
+        refolded = [_fold_by_char(texts[i], fold_traditional) for i in redo.tolist()]
+        folded, folded_bounds = replace_texts(folded, folded_bounds, redo, refolded)
     return folded, folded_bounds
 
 
@@ -217,9 +229,11 @@ def canonical_batch(texts: Sequence[str], fold_traditional: bool = True) -> list
 
 
 def load_tables() -> None:
-    """Build this process's lookup tables now rather than on the first batch."""
+    """Build this process's lookup tables, and load the compiled loops, now rather than on
+    the first batch."""
     _fold_table(True)
     _script_classes()
+    canonical_code_points(["預熱"])
 
 
 def canonical_form(text: str, fold_traditional: bool = True) -> str:

@@ -29,7 +29,7 @@ from transforms.dedup import band_partitions, complete_decisions
 from transforms.extract import extract_file
 from transforms.fingerprint import fingerprint_bands, fingerprint_batch
 from transforms.html_strip import strip_html_batch
-from transforms.inputs import Shard
+from transforms.inputs import InputFile, Shard
 from transforms.normalize import normalize_batch
 from transforms.parquet_io import read_json, read_table, write_json, write_parts, write_table
 from transforms.quality_filter import filter_batch
@@ -88,13 +88,46 @@ def _timed(stage: Callable[..., StageResult], *args: Any) -> StageResult:
     return result
 
 
-def _extract_shard(shard: Shard, cfg: PipelineConfig, known: pa.Array) -> tuple[StageResult, int]:
+# A read error may be transient (a network filesystem, a file being replaced):
+# the file is read again after these pauses before it counts as failed.
+READ_RETRY_DELAYS = (0.5, 2.0)
+
+
+def _extract_readable(entry: InputFile, cfg: PipelineConfig) -> tuple[StageResult, str]:
+    """``extract_file`` of one input and the file's SHA-256 (for the input manifest),
+    read again after a pause when reading fails."""
+    for delay in READ_RETRY_DELAYS:
+        try:
+            return _timed(extract_file, entry.path, entry.root, cfg.extract), file_sha256(
+                entry.path
+            )
+        except OSError:
+            time.sleep(delay)
+    return _timed(extract_file, entry.path, entry.root, cfg.extract), file_sha256(entry.path)
+
+
+def _extract_shard(
+    shard: Shard, cfg: PipelineConfig, known: pa.Array
+) -> tuple[StageResult, int, dict[str, str], list[dict[str, str]]]:
     """Every record of the shard's files, less those already in the dataset (``known``
-    doc_ids, from files that changed since an earlier run); and how many those were."""
+    doc_ids, from files that changed since an earlier run); how many those were; the
+    SHA-256 of each file read; and the files that could not be read.
+
+    A file that cannot be read (``OSError``, also after ``READ_RETRY_DELAYS``)
+    gives no records, not even those read before the error, and is listed
+    with its error: the run reports it and does not record it in the input
+    manifest, so the next run over the folder tries it again.  The shard's
+    other files go on.
+    """
     counts = StageCounts(stage="extract")
-    kept, rejected = [], []
+    kept, rejected, failed = [], [], []
+    digests: dict[str, str] = {}
     for entry in shard.files:
-        result = _timed(extract_file, entry.path, entry.root, cfg.extract)
+        try:
+            result, digests[str(entry.path)] = _extract_readable(entry, cfg)
+        except OSError as err:
+            failed.append({"path": str(entry.path), "error": f"{type(err).__name__}: {err}"})
+            continue
         kept.append(result.kept)
         rejected.append(result.rejected)
         counts.merge(result.counts)
@@ -110,7 +143,8 @@ def _extract_shard(shard: Shard, cfg: PipelineConfig, known: pa.Array) -> tuple[
         counts.input -= already
         counts.kept = records.num_rows
         counts.rejected = Counter(refused.column("reason").to_pylist())
-    return StageResult(kept=records, rejected=refused, counts=counts.check()), already
+    result = StageResult(kept=records, rejected=refused, counts=counts.check())
+    return result, already, digests, failed
 
 
 def _known_doc_ids(work_dir: Path) -> pa.Array:
@@ -124,7 +158,8 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     """Extract, strip HTML, normalize, filter and fingerprint one shard; return its summary path."""
     folder = shard_dir(work_dir, shard.shard_id)
     summary = prepared_marker(work_dir, shard.shard_id)
-    extracted, already_in_dataset = _extract_shard(shard, cfg, _known_doc_ids(work_dir))
+    known = _known_doc_ids(work_dir)
+    extracted, already_in_dataset, digests, failed = _extract_shard(shard, cfg, known)
     stripped = _timed(strip_html_batch, extracted.kept, cfg.html)
     normalized = _timed(normalize_batch, stripped.kept, cfg.normalize)
     filtered = _timed(filter_batch, normalized.kept, cfg.filter)
@@ -147,8 +182,9 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
             "files": [f.source_path for f in shard.files],
             "input_bytes": shard.size,
             "already_in_dataset": already_in_dataset,
+            "failed_inputs": failed,
             # For the dataset's input manifest: read here, in parallel, not by the flow.
-            "files_sha256": {str(f.path): file_sha256(f.path) for f in shard.files},
+            "files_sha256": digests,
             "stages": {
                 r.counts.stage: r.counts.to_dict()
                 for r in (extracted, stripped, normalized, filtered)
@@ -286,7 +322,7 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
     stages: dict[str, StageCounts] = {name: StageCounts(stage=name) for name in STAGES}
     kept_rows = rejected_rows = already = 0
     input_bytes = files = 0
-    files_sha256 = []
+    files_sha256, failed_inputs = [], []
     for shard_id in shard_ids:
         prepared = read_json(prepared_marker(work_dir, shard_id))
         finished = read_json(finished_marker(work_dir, shard_id))
@@ -294,6 +330,7 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
         files += len(prepared["files"])
         already += prepared["already_in_dataset"]
         files_sha256.append(prepared["files_sha256"])
+        failed_inputs += prepared.get("failed_inputs", [])
         for name, data in {**prepared["stages"], **finished["stages"]}.items():
             stages[name].merge(StageCounts.from_dict(name, data))
         stages["dedup"].seconds += prepared.get("fingerprint_seconds", 0.0)
@@ -322,6 +359,7 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
             "already_in_dataset": already,
         },
         "files_sha256": files_sha256,
+        "failed_inputs": sorted(failed_inputs, key=lambda f: f["path"]),
         "rejected_by_reason": dict(sorted(rejected_by_reason.items())),
         "dedup_seconds_by_step": {k: round(v, 6) for k, v in dedup_steps.items()},
         "stages": {name: counts.to_dict() for name, counts in stages.items()},

@@ -242,6 +242,87 @@ def test_a_shard_that_keeps_failing_is_reported_and_the_others_are_published(
     assert not set(pd.read_parquet(output / "data").source_path.str[:3]) & {"001"}
 
 
+def _failing_reads(monkeypatch, name_prefix: str, times: int | None = None) -> list[str]:
+    """Make reading the sample file ``name_prefix*`` fail with EIO (``times`` times, or always)."""
+    import errno
+    import os
+
+    import transforms.shard_jobs as shard_jobs
+
+    real_extract = shard_jobs.extract_file
+    calls: list[str] = []
+
+    def extract_or_eio(path, root, cfg):
+        if path.name.startswith(name_prefix):
+            calls.append(path.name)
+            if times is None or len(calls) <= times:
+                raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+        return real_extract(path, root, cfg)
+
+    monkeypatch.setattr(shard_jobs, "extract_file", extract_or_eio)
+    monkeypatch.setattr(shard_jobs, "READ_RETRY_DELAYS", (0.0, 0.0))
+    return calls
+
+
+def test_an_input_that_cannot_be_read_is_reported_and_read_by_the_next_run(
+    kept, rejected, tmp_path, monkeypatch, capsys
+):
+    """The shard goes on without the file; the file is not in the manifest, so it comes next time."""
+    from flows.cli import main
+
+    calls = _failing_reads(monkeypatch, "001_")
+    output = tmp_path / "out"
+    assert main(["run", str(SAMPLE), "-o", str(output), "--workers", "1", "--quiet"]) == 1
+    assert calls == ["001_7449224e27af3ec5.txt"] * 3  # read, then twice more after a pause
+    stats = json.loads((output / "stats.json").read_text(encoding="utf-8"))
+    assert not stats["failed_shards"] and stats["inputs"]["shards"] == 1
+    [failure] = stats["failed_inputs"]
+    assert Path(failure["path"]).name == "001_7449224e27af3ec5.txt"
+    assert failure["error"].startswith("OSError: [Errno 5] Input/output error")
+    assert stats["documents"]["extracted"] == 13 and stats["documents"]["balanced"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not read" in err and "001_7449224e27af3ec5.txt" in err
+    manifest = pd.read_parquet(output / "inputs.parquet")
+    assert sorted(Path(p).name[:3] for p in manifest.path) == ["000", "002", "003", "004"]
+
+    monkeypatch.undo()  # the file can be read again
+    assert main(["run", str(SAMPLE), "-o", str(output), "--workers", "1", "--quiet"]) == 0
+    again = json.loads((output / "stats.json").read_text(encoding="utf-8"))
+    assert again["mode"] == "incremental" and again["inputs"]["new"] == 1
+    assert again["documents"]["extracted"] == 6 and not again["failed_inputs"]
+    everything = pd.concat([pd.read_parquet(output / "data"), pd.read_parquet(output / "rejected")])
+    assert sorted(everything.doc_id) == sorted([*kept.doc_id, *rejected.doc_id])
+
+
+def test_a_read_error_that_passes_is_not_a_failure(kept, tmp_path, monkeypatch):
+    from flows.cli import main
+
+    calls = _failing_reads(monkeypatch, "001_", times=1)
+    output = tmp_path / "out"
+    assert main(["run", str(SAMPLE), "-o", str(output), "--workers", "1", "--quiet"]) == 0
+    assert len(calls) == 2
+    stats = json.loads((output / "stats.json").read_text(encoding="utf-8"))
+    assert not stats["failed_inputs"] and stats["documents"]["extracted"] == 19
+    assert sorted(pd.read_parquet(output / "data").doc_id) == sorted(kept.doc_id)
+
+
+def test_a_run_in_which_every_shard_fails_fails_with_the_first_error(tmp_path, monkeypatch, capsys):
+    import transforms.shard_jobs as shard_jobs
+    from flows.cli import main
+
+    def always_fail(path, root, cfg):
+        raise RuntimeError(f"injected bug in {path.name}")
+
+    monkeypatch.setattr(shard_jobs, "extract_file", always_fail)
+    output = tmp_path / "out"
+    args = ["run", str(SAMPLE), "-o", str(output), "--workers", "1", "--shard-max-mb", "0.001"]
+    assert main([*args, "--quiet"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("zhclean: error: run failed: ShardsFailed: every shard failed (5)")
+    assert "injected bug in 000_ce45d41deba75528.txt" in line
+    assert not (output / "data").exists() and not (output / "stats.json").exists()
+
+
 def test_the_run_logs_through_prefects_run_logger(stats):
     import time
     import uuid

@@ -73,7 +73,6 @@ def test_nothing_starts_early_without_a_pool(tmp_path):
     assert not (tmp_path / "log").exists()
 
 
-
 def test_workers_exit_when_the_run_that_started_them_is_killed(tmp_path):
     import signal
     import subprocess

@@ -445,3 +445,11 @@ def test_batch_translation_equals_str_translate_text_by_text():
     ]
     expected = [t.replace("\r\n", "\n").translate(TRANSLATE_TABLE) for t in texts]
     assert translate_batch(texts) == expected
+
+
+def test_a_batch_ending_in_empty_texts_keeps_every_character_of_the_others():
+    """Regression: trailing empty texts once cost the text before them its last character."""
+    from transforms.normalize import translate_batch
+
+    assert translate_batch(["中文新闻", "", ""]) == ["中文新闻", "", ""]
+    assert translate_batch(["", "中文新闻"]) == ["", "中文新闻"]
