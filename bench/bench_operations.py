@@ -20,6 +20,14 @@ Usage::
    again.  Reports both wall times and their ratio, and the incremental run's
    counts (files new/unchanged, documents kept, duplicates of published ones).
 
+3. **Ceiling**: what two cores of this machine give to two copies of the same
+   shard job.  ``prepare_shard`` (extract, HTML strip, normalize, filter,
+   fingerprint) over one corpus file, timed alone in one process, then in two
+   processes at once (each its own file), ``--repeats`` times.  Two jobs at
+   once never finish in the time of one when the cores share caches and
+   memory bandwidth (or are hyperthreads of one core on the host): the
+   ceiling, 2 x alone / together, bounds any 1 -> 2 worker speed-up here.
+
 Results go to ``bench/work/results/operations.json``; paste the printed
 Markdown into bench/RESULTS.md.  Prefect runs with
 ``PREFECT_HOME=bench/work/prefect-home``.
@@ -185,11 +193,62 @@ def incremental(args: argparse.Namespace, corpus: Path) -> dict:
     }
 
 
+_SHARD_JOB = """
+import sys, time, tempfile
+from pathlib import Path
+from transforms.config import PipelineConfig
+from transforms.inputs import discover_inputs, plan_shards
+from transforms.shard_jobs import prepare_shard, warm_up
+warm_up()
+path = Path(sys.argv[1])
+config = PipelineConfig(inputs=[path])
+[shard] = plan_shards(discover_inputs([path]).files, 1 << 40)
+with tempfile.TemporaryDirectory() as work:
+    started = time.perf_counter()
+    prepare_shard(shard, Path(work), config)
+    print(time.perf_counter() - started)
+"""
+
+
+def _shard_jobs(files: list[Path]) -> list[float]:
+    """Seconds of ``prepare_shard`` over each file, all started at once, one process each."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SHARD_JOB, str(f)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for f in files
+    ]
+    return [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+
+
+def ceiling(args: argparse.Namespace, corpus: Path) -> dict:
+    files = sorted((corpus / "data").glob("*.jsonl"))[:2]
+    alone, together = [], []
+    for repeat in range(args.repeats):
+        alone += [_shard_jobs([f])[0] for f in files]
+        together.append(statistics.mean(_shard_jobs(files)))
+        print(f"  ceiling repeat {repeat + 1}: alone {alone[-2:]}, together {together[-1]:.2f} s")
+    ratio = 2 * statistics.median(alone) / statistics.median(together)
+    return {
+        "job": "prepare_shard over one 10,000-document file",
+        "alone_seconds": alone,
+        "together_seconds": together,
+        "ceiling": round(ratio, 3),
+    }
+
+
 def markdown(results: dict) -> str:
     s, inc = results["scaling"], results["incremental"]
     lines = [
         f"- Command: `python bench/bench_operations.py {results['argv']}`",
         f"- Date: {results['date']}; machine: {results['machine']}",
+    ]
+    if "ceiling_run" in results:
+        lines.append(
+            f"- Ceiling: `python bench/bench_operations.py {results['ceiling_run']['argv']}`, "
+            f"{results['ceiling_run']['date']}"
+        )
+    lines += [
         "",
         f"Scaling, {s['runs'][1][0]['documents']:,} documents ({s['files']} files), CLI wall time:",
         "",
@@ -209,6 +268,18 @@ def markdown(results: dict) -> str:
         "",
         f"Speed-up 1 -> 2 workers: {s['speedup_of_medians']} (ratio of medians); per repeat "
         f"pair: {', '.join(map(str, s['speedup_per_repeat']))}.",
+    ]
+    c = results.get("ceiling")
+    if c:
+        lines += [
+            "",
+            f"Ceiling of this machine for two shard jobs ({c['job']}): alone "
+            f"{statistics.median(c['alone_seconds']):.2f} s (median), two at once "
+            f"{statistics.median(c['together_seconds']):.2f} s each: 2 cores give "
+            f"**{c['ceiling']}x** one core's throughput, so the 1 -> 2 worker speed-up reaches "
+            f"{s['speedup_of_medians'] / c['ceiling']:.0%} of what two cores allow here.",
+        ]
+    lines += [
         "",
         f"Incremental: full run over {inc['full']['documents']:,} documents "
         f"{inc['full']['wall_seconds']} s; after adding one file of {inc['new_documents']:,} "
@@ -228,16 +299,30 @@ def main() -> None:
     parser.add_argument("--incremental-new", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--zhclean", default=shutil.which("zhclean") or "zhclean")
+    parser.add_argument(
+        "--ceiling-only",
+        action="store_true",
+        help="measure only the ceiling, added to the saved results of the last full run",
+    )
     args = parser.parse_args()
-    results = {
-        "argv": " ".join(sys.argv[1:]),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",
-        "scaling": scaling(args, args.corpus),
-        "incremental": incremental(args, args.corpus),
-    }
-    (WORK / "results").mkdir(parents=True, exist_ok=True)
-    (WORK / "results" / "operations.json").write_text(json.dumps(results, indent=1))
+    saved = WORK / "results" / "operations.json"
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if args.ceiling_only:
+        results = json.loads(saved.read_text())
+        results["ceiling"] = ceiling(args, args.corpus)
+        results["ceiling_run"] = {"argv": " ".join(sys.argv[1:]), "date": now}
+    else:
+        results = {
+            "argv": " ".join(sys.argv[1:]),
+            "date": now,
+            "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, "
+            f"Python {platform.python_version()}",
+            "scaling": scaling(args, args.corpus),
+            "ceiling": ceiling(args, args.corpus),
+            "incremental": incremental(args, args.corpus),
+        }
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(results, indent=1))
     print(markdown(results))
 
 

@@ -57,7 +57,9 @@ In one invocation, on one corpus and machine, it
      (copy, original) pairs whose true character-5-gram Jaccard is >= 0.8,
      recall per perturbation kind, clusters that lost every copy;
    - **ratios within the run**: zhclean dedup-stage documents/s over
-     datatrove's (char5 and others); datatrove's pipeline seconds over
+     datatrove's (char5 and others), and the same per core (zhclean's dedup
+     jobs are single-threaded, so their seconds are one core's; datatrove's
+     documents per CPU second of its pipeline); datatrove's pipeline seconds over
      zhclean's whole-run seconds (CLI wall and flow); datatrove's pipeline
      CPU seconds over zhclean's whole-run CPU seconds;
 
@@ -388,6 +390,11 @@ def run_ratios(runs: dict[str, dict[str, Any]]) -> dict[str, float]:
             continue
         setting = r["setting"]
         out[f"dedup_speedup_vs_{setting}"] = z["dedup_docs_per_second"] / r["docs_per_second"]
+        if r.get("pipeline_cpu_seconds"):
+            # Per core on both sides: zhclean's dedup jobs are single-threaded (their
+            # seconds are one core's), datatrove's workers use every core.
+            per_cpu_second = r["documents"] / r["pipeline_cpu_seconds"]
+            out[f"dedup_per_core_vs_{setting}"] = z["dedup_docs_per_second"] / per_cpu_second
         out[f"{setting}_pipeline_over_zhclean_cli_wall"] = r["pipeline_seconds"] / z["wall_seconds"]
         out[f"{setting}_pipeline_over_zhclean_flow"] = r["pipeline_seconds"] / z["flow_seconds"]
         if z.get("cpu_seconds"):
@@ -556,6 +563,12 @@ def render_tables(result: dict[str, Any]) -> list[str]:
 
 
 def ratio_label(key: str) -> str:
+    if key.startswith("dedup_per_core_vs_"):
+        setting = key.removeprefix("dedup_per_core_vs_")
+        return (
+            f"zhclean dedup-stage docs per job second ÷ datatrove {setting} docs per CPU second "
+            "(per core on both sides)"
+        )
     if key.startswith("dedup_speedup_vs_"):
         setting = key.removeprefix("dedup_speedup_vs_")
         return f"zhclean dedup-stage docs/s ÷ datatrove {setting} docs/s"
@@ -752,6 +765,18 @@ def compare(args: argparse.Namespace, command: str) -> dict[str, Any]:
     }
 
 
+def with_ratios(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with its ratios computed again from its runs (after a ratio was added)."""
+    repeats = max((len(runs) for runs in result["runs"].values()), default=0)
+    per_run = [
+        run_ratios({system: runs[k] for system, runs in result["runs"].items() if k < len(runs)})
+        for k in range(repeats)
+    ]
+    keys = sorted({key for ratios in per_run for key in ratios})
+    medians = {key: statistics.median([r[key] for r in per_run if key in r]) for key in keys}
+    return {**result, "ratios_per_run": per_run, "ratios_median": medians}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="zhclean's deduplication and datatrove 0.10.1's MinHash pipeline side by "
@@ -818,7 +843,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for note in result["notes"]:
             log(f"note: {note}")
         log(f"results -> {path}")
-    results = saved_results()
+    results = [with_ratios(result) for result in saved_results()]
     if not results:
         print("compare_datatrove: no saved results to report", file=sys.stderr)
         return 1

@@ -40,6 +40,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -91,23 +92,32 @@ def zhclean(*args: str, without_root_powers: bool = True) -> list[str]:
     return command
 
 
-def run_measured(command: list[str], log: Path, on_poll=None) -> dict[str, Any]:
-    """Run ``command``; exit status, wall time, peak summed RSS of its tree, what it printed."""
+def run_measured(
+    command: list[str], log: Path, on_poll=None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``command``; exit status, wall time, peak summed RSS of its tree, what it printed.
+
+    The command gets its own process group, as a terminal's foreground job
+    does; ``on_poll(process)`` is called every 50 ms while it runs.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     out, err = log.with_suffix(".out"), log.with_suffix(".err")
     with out.open("w") as stdout, err.open("w") as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr)
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=stdout, stderr=stderr, start_new_session=True, env=env
+        )
         poller = TreeMemoryPoller(process.pid)
         poller.start()
         while process.poll() is None:
             if on_poll is not None:
-                on_poll()
+                on_poll(process)
             time.sleep(0.05)
         wall = time.perf_counter() - started
         poller.stop()
     return {
         "command": " ".join(command),
+        "pid": process.pid,
         "exit": process.returncode,
         "seconds": round(wall, 1),
         "peak_mib": round(poller.peak_sum / 2**20),
@@ -291,7 +301,7 @@ def real_read_only(corpus: Path, reference: Any, mid_run: bool) -> dict[str, Any
     if not mid_run:
         subprocess.run(["chmod", "-R", "a-w", str(output)], check=True)
 
-    def chmod_when_a_shard_is_prepared() -> None:
+    def chmod_when_a_shard_is_prepared(process: subprocess.Popen) -> None:
         if not made["done"] and list(output.glob(".work/*/shards/*/prepared.json")):
             subprocess.run(["chmod", "-R", "a-w", str(output)], check=True)
             made["done"] = True
@@ -317,6 +327,99 @@ def real_read_only(corpus: Path, reference: Any, mid_run: bool) -> dict[str, Any
     row["rerun_exit"] = again["exit"]
     row["rerun_same_as_clean"] = again["exit"] == 0 and outcome(output) == reference
     return row
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """The worker processes ``pid`` started (multiprocessing's spawned children)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def _left_running(session: int) -> int:
+    """Live processes still in the process group of a run that ended (its workers, say)."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        count += int(fields[3]) == session and fields[0] != "Z"
+    return count
+
+
+def stopped_runs(corpus: Path, reference: Any) -> list[dict[str, Any]]:
+    """Ctrl-C, a SIGKILLed run and a SIGKILLed worker, each once the first shard is prepared."""
+    rows = []
+    scenarios = [
+        (
+            "interrupt (Ctrl-C)",
+            "SIGINT to the run's process group, as a terminal's Ctrl-C, once the first shard is prepared",
+            "interrupt",
+        ),
+        (
+            "run killed",
+            "SIGKILL to the run's whole process group once the first shard is prepared",
+            "kill-run",
+        ),
+        (
+            "worker process killed mid-shard",
+            "SIGKILL to one worker process once the first shard is prepared",
+            "kill-worker",
+        ),
+    ]
+    for name, how, kind in scenarios:
+        output = WORK / "faults" / kind
+        shutil.rmtree(output, ignore_errors=True)
+        made: dict[str, Any] = {"done": False}
+
+        def stop_when_a_shard_is_prepared(
+            process: subprocess.Popen, kind=kind, made=made, output=output
+        ) -> None:
+            if made["done"] or not list(output.glob(".work/*/shards/*/prepared.json")):
+                return
+            if kind == "interrupt":
+                os.killpg(process.pid, signal.SIGINT)
+            elif kind == "kill-run":
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                workers = _worker_processes(process.pid)
+                if not workers:
+                    return
+                os.kill(workers[0], signal.SIGKILL)
+            made.update(done=True, at=time.perf_counter())
+
+        run = run_measured(
+            zhclean(str(corpus), "-o", str(output), *CORPUS_OPTIONS),
+            WORK / "logs" / kind,
+            on_poll=stop_when_a_shard_is_prepared,
+        )
+        row = _fault_row(name, how, run, output)
+        row["fault_met"] = made["done"]
+        if kind == "kill-run":
+            row["one_clear_line"] = None  # a SIGKILLed process prints nothing
+        time.sleep(2)  # a worker checks every second whether its run is still there
+        row["processes_left"] = _left_running(run["pid"])
+        if kind == "kill-worker":
+            row.update(rerun="— (the run went on)", rerun_exit="—")
+            row["rerun_same_as_clean"] = run["exit"] == 0 and outcome(output) == reference
+        else:
+            again = run_measured(
+                zhclean(str(corpus), "-o", str(output), "--resume", *CORPUS_OPTIONS),
+                WORK / "logs" / f"{kind}-rerun",
+            )
+            row["rerun"] = "the same command with --resume"
+            row["rerun_exit"] = again["exit"]
+            row["rerun_same_as_clean"] = again["exit"] == 0 and outcome(output) == reference
+        rows.append(row)
+    return rows
 
 
 def injected_faults() -> list[dict[str, Any]]:
@@ -411,7 +514,88 @@ def run_faults() -> list[dict[str, Any]]:
         real_read_only(corpus, reference, mid_run=True),
         real_read_only(corpus, reference, mid_run=False),
     ]
+    rows += stopped_runs(corpus, reference)
     rows += injected_faults()
+    return rows
+
+
+# ------------------------------------------------------------------ security
+
+SECRET_KEY = "zhcleanReliabilitySecret0123456789abcdef"  # a fake storage credential
+
+
+def _holds(folder: Path, needle: bytes) -> list[str]:
+    return [
+        str(p.relative_to(folder))
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and needle in p.read_bytes()
+    ]
+
+
+def run_security(corpus: Path) -> list[dict[str, Any]]:
+    """A release manifest that names a path outside the release, and a credential in the
+    environment of run, release, publish and verify."""
+    base = WORK / "security"
+    shutil.rmtree(base, ignore_errors=True)
+    output, target = base / "out", base / "published"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "AKIAZHCLEANRELIABILITY",
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+    }
+    cli = [sys.executable, "-m", "flows.cli"]
+    steps = [
+        zhclean(str(corpus), "-o", str(output), *CORPUS_OPTIONS, without_root_powers=False),
+        [*cli, "release", "-o", str(output), "--version", "v1", "--quiet"],
+        [*cli, "publish", str(output / "releases" / "v1"), target.as_uri()],
+        [*cli, "verify", target.as_uri()],
+    ]
+    printed, exits = [], []
+    for i, command in enumerate(steps):
+        run = run_measured(command, WORK / "logs" / f"security-{i}", env=env)
+        exits.append(run["exit"])
+        printed.append(run["stdout"] + run["stderr"])
+    needle = SECRET_KEY.encode()
+    prefect_home = Path(os.environ["PREFECT_HOME"])
+    found = (
+        _holds(output, needle)
+        + _holds(target, needle)
+        + [f"PREFECT_HOME/{p}" for p in _holds(prefect_home, needle)]  # logs, artifacts
+        + [f"output of step {i + 1}" for i, text in enumerate(printed) if SECRET_KEY in text]
+    )
+    rows = [
+        {
+            "check": "no storage credential written anywhere",
+            "how": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set for `zhclean run`, `release`, "
+            "`publish` (to a file:// URL) and `verify`; the secret searched for in every file of "
+            "the dataset, the release, the published copy, Prefect's database and logs "
+            "(PREFECT_HOME: run logs, artifacts), and in everything printed",
+            "outcome": f"exits {exits}; found in: {', '.join(found) or 'nothing'}",
+            "as_expected": exits == [0, 0, 0, 0] and not found,
+        }
+    ]
+
+    release = output / "releases" / "v1"
+    outside = base / "outside.txt"
+    outside.write_text("not part of the release\n", encoding="utf-8")
+    tampered = base / "tampered"
+    shutil.copytree(release, tampered)
+    manifest_path = tampered / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    first = manifest["files"][0]
+    first["path"] = "../outside.txt"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    run = run_measured([*cli, "verify", str(tampered)], WORK / "logs" / "security-dotdot")
+    message = (run["stderr"].splitlines() or [""])[0]
+    rows.append(
+        {
+            "check": "`..` in a release manifest",
+            "how": "a copy of the release whose manifest.json lists `../outside.txt` (a file that "
+            "exists beside the release), checked with `zhclean verify`",
+            "outcome": f"exit {run['exit']}: `{_cell(message, 160)}`",
+            "as_expected": run["exit"] == 1 and "unsafe path" in message,
+        }
+    )
     return rows
 
 
@@ -527,6 +711,8 @@ def render(results: dict[str, Any]) -> str:
         if row.get("traceback_ends_with"):
             printed += f" … `{_cell(row['traceback_ends_with'], 150)}`"
         clear = "—" if row["exit"] == 0 else _yes(row.get("one_clear_line"))
+        if row["exit"] == 130:
+            clear = f"{clear} (exit 130: interrupted)"
         lines.append(
             f"| {row['fault']}{met} | {_cell(row['how'], 150)} | {row['exit']} | {clear} | "
             f"{printed} | {len(row['looks_finished_but_is_not']) or 'none'} | "
@@ -534,6 +720,30 @@ def render(results: dict[str, Any]) -> str:
             f"{_yes(row.get('previous_dataset_intact'))} | {row['rerun']} | {row['rerun_exit']} | "
             f"{_yes(row['rerun_same_as_clean'])} |"
         )
+    if any("processes_left" in row for row in results["faults"]):
+        lines += [
+            "",
+            "Processes left in the run's process group two seconds after it ended: "
+            + ", ".join(
+                f"{row['fault']}: {row['processes_left']}"
+                for row in results["faults"]
+                if "processes_left" in row
+            )
+            + ".",
+        ]
+    if results.get("security"):
+        lines += [
+            "",
+            "## Security",
+            "",
+            "| check | made by | outcome | as expected |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {row['check']} | {_cell(row['how'], 400)} | {_cell(row['outcome'], 200)} | "
+            f"{_yes(row['as_expected'])} |"
+            for row in results["security"]
+        ]
     fuzz = results.get("fuzz")
     if fuzz:
         lines += [
@@ -589,6 +799,8 @@ def main(argv: list[str] | None = None) -> int:
         results["bad_inputs"] = run_bad_inputs(include_many=not args.no_many_files)
         print("faults", flush=True)
         results["faults"] = run_faults()
+        print("security", flush=True)
+        results["security"] = run_security(WORK / "corpus")
     if args.fuzz_seconds > 0:
         print("fuzzing", flush=True)
         results["fuzz"] = run_fuzz(args.fuzz_seconds)

@@ -337,6 +337,19 @@ def contains_markup(text: str) -> bool:
     return False
 
 
+# "<?" and "<!" that do not open a complete processing instruction, comment,
+# CDATA section or doctype: prose in a plain-text record ("输入「left lceil<?」").
+# An HTML parser would take everything up to the next ">" (often the end of
+# the record) for a bogus comment and drop it.
+_STRAY_OPENER_RE = re.compile(r"<(?=[?!])(?!!--|!\[CDATA\[|!doctype)(?!\?[^<>]*\?>)", re.IGNORECASE)
+
+
+def escape_stray_openers(text: str) -> str:
+    """``text`` with every stray ``<?`` / ``<!`` escaped (``&lt;``), so that a parser keeps
+    what follows as text; for plain text that holds some markup, not for HTML documents."""
+    return _STRAY_OPENER_RE.sub("&lt;", text)
+
+
 def contains_entities(text: str) -> bool:
     """True if ``text`` holds an HTML character reference (``&nbsp;``, ``&#12288;``)."""
     return _ENTITY_RE.search(text) is not None
@@ -497,7 +510,9 @@ def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
 
     A record's ``text`` goes through ``strip_html`` when ``is_html`` is true,
     ``cfg.strip_all`` is set, or ``contains_markup(text)``; such records come
-    out with ``is_html = True``.  Other records whose text holds character
+    out with ``is_html = True``; in a record found by ``contains_markup`` (not
+    declared HTML), stray ``<?`` and ``<!`` are kept as text
+    (``escape_stray_openers``).  Other records whose text holds character
     references (``&nbsp;``) only get them decoded (``extra["entities_decoded"]``).  A ``title`` containing markup is stripped
     too (paragraphs joined with a space; empty becomes null).  Counts:
     ``extra["stripped"]`` records whose text was parsed, ``extra["titles_stripped"]``.
@@ -509,8 +524,10 @@ def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
 
     stripped = titles_stripped = unescaped = 0
     for i, text in enumerate(texts):
-        if is_html[i] or cfg.strip_all or contains_markup(text):
-            texts[i] = strip_html(text)
+        declared = is_html[i] or cfg.strip_all
+        if declared or contains_markup(text):
+            # Plain text with some tags in it: its stray "<?" is prose, not markup.
+            texts[i] = strip_html(text if declared else escape_stray_openers(text))
             is_html[i] = True
             stripped += 1
         elif contains_entities(text):

@@ -107,6 +107,32 @@ def test_plain_text_with_placeholders_keeps_every_character() -> None:
     assert result.counts.extra["entities_decoded"] == 1
 
 
+def test_a_stray_opener_in_plain_text_with_tags_keeps_the_text_after_it() -> None:
+    """Found at 1M documents: software help text quoting ``<h1>`` and ``lceil<?`` lost the
+    rest of the record, which the parser took for a bogus comment."""
+    text = "用 <h1> 标记标题。输入 left lceil<?选择「视图」，然后<!重要 拖动幻灯片到其他位置。"
+    result = strip_html_batch(records({"text": text}), HtmlConfig())
+    [out] = result.kept.column("text").to_pylist()
+    assert out == "用\n标记标题。输入 left lceil<?选择「视图」，然后<!重要 拖动幻灯片到其他位置。"
+    assert result.kept.column("is_html").to_pylist() == [True]
+
+
+def test_declared_html_keeps_parser_semantics_for_stray_openers() -> None:
+    """An HTML document is read as a browser reads it: ``<?...>`` is a bogus comment."""
+    html = '<?xml version="1.0"?><p>新闻<?php echo 1 ?>正文</p><!-- 注释 --><p>结尾</p>'
+    result = strip_html_batch(records({"text": html, "is_html": True}), HtmlConfig())
+    assert result.kept.column("text").to_pylist() == ["新闻正文\n结尾"]
+
+
+def test_escape_stray_openers_leaves_complete_constructs_alone() -> None:
+    from transforms.html_strip import escape_stray_openers
+
+    text = '<?xml version="1.0"?><!-- c --><!DOCTYPE html><![CDATA[x]]><p>a<?b <!x</p>'
+    assert escape_stray_openers(text) == (
+        '<?xml version="1.0"?><!-- c --><!DOCTYPE html><![CDATA[x]]><p>a&lt;?b &lt;!x</p>'
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     ["若a<b，则b>a", "《人民日报》报道", "x < 5 且 y > 3", "如果x<5且y>3", "AT&T 公司", "纯文本"],
