@@ -309,6 +309,9 @@ def main() -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if args.ceiling_only:
         results = json.loads(saved.read_text())
+        scaled = results["scaling"]
+        for key in ("runs", "median_wall"):  # JSON made the worker counts strings
+            scaled[key] = {int(workers): value for workers, value in scaled[key].items()}
         results["ceiling"] = ceiling(args, args.corpus)
         results["ceiling_run"] = {"argv": " ".join(sys.argv[1:]), "date": now}
     else:
