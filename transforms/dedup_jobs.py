@@ -57,6 +57,7 @@ from transforms.work_layout import (
     pairs_path,
     prepared_marker,
     resolved_marker,
+    shard_dir,
 )
 
 EXACT_SCHEMA = pa.schema(
@@ -197,21 +198,31 @@ def _lookups(inputs: DedupInputs, cfg: PipelineConfig):
         return signature_matrix(_by_key(found, keys).column("signature"), cfg.dedup.num_perm)
 
     def canonical_of(keys: np.ndarray) -> list[str]:
+        # Fingerprints keep no canonical text: the documents' own text, folded again.
         found = _by_key(
-            _read_matching(inputs, ["doc_key", "doc_id", "canonical"], "doc_key", pa.array(keys)),
-            keys,
+            _read_matching(inputs, ["doc_key", "doc_id"], "doc_key", pa.array(keys)), keys
         )
-        texts = found.column("canonical").to_pylist()
-        published = [i for i, owner in enumerate(found.column("shard_id").to_pylist()) if not owner]
-        if published:
-            # The index keeps no text: the published documents' own text, folded again.
-            doc_ids = [found.column("doc_id")[i].as_py() for i in published]
-            folded = canonical_batch(published_texts(inputs, doc_ids), cfg.dedup.fold_script)
-            for i, canonical in zip(published, folded, strict=True):
-                texts[i] = canonical
-        return texts
+        doc_ids = found.column("doc_id").to_pylist()
+        owners = found.column("shard_id").to_pylist()
+        text_of: dict[str, str] = {}
+        for owner in set(owners):
+            wanted = [d for d, o in zip(doc_ids, owners, strict=True) if o == owner]
+            if owner == INDEX_OWNER:
+                text_of.update(zip(wanted, published_texts(inputs, wanted), strict=True))
+            else:
+                text_of.update(_record_texts(inputs.work_dir, owner, wanted))
+        return canonical_batch([text_of[d] for d in doc_ids], cfg.dedup.fold_script)
 
     return signatures_of, canonical_of
+
+
+def _record_texts(work_dir: Path, shard_id: str, doc_ids: list[str]) -> dict[str, str]:
+    """``text`` of this run's documents ``doc_ids`` of shard ``shard_id``, by doc_id."""
+    table = read_table(
+        shard_dir(work_dir, shard_id) / "records.parquet", columns=["doc_id", "text"]
+    )
+    table = table.filter(pc.is_in(table.column("doc_id"), pa.array(doc_ids, pa.string())))
+    return dict(zip(table["doc_id"].to_pylist(), table["text"].to_pylist(), strict=True))
 
 
 def published_texts(inputs: DedupInputs, doc_ids: list[str]) -> list[str]:

@@ -174,7 +174,10 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     rejected = pa.concat_tables([r.rejected for r in (extracted, stripped, normalized, filtered)])
     write_table(filtered.kept, folder / "records.parquet")
     write_table(rejected, folder / "rejected.parquet")
-    write_table(fingerprints, folder / "fingerprints.parquet")
+    # Without the canonical text: only pairs near the threshold need it, and
+    # resolve_duplicates folds it again from records.parquet for those few
+    # (writing and reading it for every document cost more, measured).
+    write_table(fingerprints.drop_columns(["canonical"]), folder / "fingerprints.parquet")
     write_json(
         {
             "shard_id": shard.shard_id,
@@ -285,7 +288,7 @@ def _write_index(
 ) -> None:
     """The dedup index of the shard's kept documents: what later runs deduplicate against.
 
-    Fingerprints without the canonical text (a later run that needs it reads
+    Fingerprints (without the canonical text: a later run that needs it reads
     the published text), marked priority 0 (published: never removed), and
     the documents' band keys in the run's partitions.
     """
@@ -295,7 +298,7 @@ def _write_index(
         fingerprints.schema.get_field_index("priority"),
         fingerprints.schema.field("priority"),
         pa.array(np.zeros(fingerprints.num_rows, dtype=np.int8)),
-    ).drop_columns(["canonical"])
+    )
     write_table(fingerprints, index_dir / "fingerprints.parquet")
     kept_keys = fingerprints.column("doc_key")
     for partition in range(cfg.run.dedup_partitions):

@@ -6,7 +6,7 @@ whose summary exists finished completely, which is what ``--resume`` relies on.
     known_doc_ids.parquet                    doc_ids already in the dataset, from changed files
     shards/<shard_id>/records.parquet        cleaned records that passed the filters
     shards/<shard_id>/rejected.parquet       rejected by extract or the filters
-    shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, rank columns)
+    shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, rank columns; no text)
     shards/<shard_id>/bands/<p>.parquet      LSH band keys of partition p
     shards/<shard_id>/prepared.json          counts per stage           (prepare done)
     dedup/shards.json                        the shard ids the dedup steps cover
