@@ -179,10 +179,15 @@ def test_a_dask_run_makes_the_local_dataset_with_every_job_on_the_dask_workers(
 
 
 def test_dask_without_a_prefect_server_is_refused_in_one_line(monkeypatch, tmp_path):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # Neither the environment nor Prefect's settings (a profile; here the
+    # module's server, if its fixture is active) name a server.
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    result = run_cli(
-        str(SAMPLE), "-o", str(tmp_path / "out"), "--dask-address", "tcp://127.0.0.1:1"
-    )
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = run_cli(
+            str(SAMPLE), "-o", str(tmp_path / "out"), "--dask-address", "tcp://127.0.0.1:1"
+        )
     assert result.status == 2
     assert result.stderr.count("\n") == 1
     assert "PREFECT_API_URL" in result.stderr and "prefect server start" in result.stderr
