@@ -243,3 +243,17 @@ def canonical_form(text: str, fold_traditional: bool = True) -> str:
 def exact_hash(canonical: str) -> str:
     """64-bit BLAKE2b of the canonical form, hex: equal for exact duplicates."""
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def exact_hashes(cps: np.ndarray, bounds: np.ndarray) -> list[str | None]:
+    """``exact_hash`` of every canonical form given as (code points, bounds); None for an
+    empty one.  Hashes the UTF-8 bytes straight from the code points: no string per text."""
+    from transforms.canonical_kernel import utf8_kernel
+
+    data, offsets = utf8_kernel(cps, bounds)
+    view = memoryview(data)
+    blake2b = hashlib.blake2b
+    return [
+        blake2b(view[a:b], digest_size=8).hexdigest() if b > a else None
+        for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
+    ]

@@ -66,3 +66,39 @@ def fold_kernel(
             k += 1
         out_bounds[d + 1] = k
     return out[:k].copy(), out_bounds, several
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def utf8_kernel(cps: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 of every text ``cps[bounds[d]:bounds[d+1]]``, joined, and each text's byte bounds.
+
+    For Unicode scalar values (the canonical form holds no surrogates): the
+    bytes ``str.encode("utf-8")`` gives, without making a Python string.
+    """
+    texts = bounds.size - 1
+    out = np.empty(cps.size * 4, dtype=np.uint8)
+    out_bounds = np.zeros(bounds.size, dtype=np.int64)
+    k = 0
+    for d in range(texts):
+        for j in range(bounds[d], bounds[d + 1]):
+            cp = cps[j]
+            if cp < 0x80:
+                out[k] = cp
+                k += 1
+            elif cp < 0x800:
+                out[k] = 0xC0 | (cp >> 6)
+                out[k + 1] = 0x80 | (cp & 0x3F)
+                k += 2
+            elif cp < 0x10000:
+                out[k] = 0xE0 | (cp >> 12)
+                out[k + 1] = 0x80 | ((cp >> 6) & 0x3F)
+                out[k + 2] = 0x80 | (cp & 0x3F)
+                k += 3
+            else:
+                out[k] = 0xF0 | (cp >> 18)
+                out[k + 1] = 0x80 | ((cp >> 12) & 0x3F)
+                out[k + 2] = 0x80 | ((cp >> 6) & 0x3F)
+                out[k + 3] = 0x80 | (cp & 0x3F)
+                k += 4
+        out_bounds[d + 1] = k
+    return out[:k], out_bounds  # a view: the caller hashes the bytes and drops them

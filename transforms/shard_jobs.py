@@ -165,7 +165,7 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     filtered = _timed(filter_batch, normalized.kept, cfg.filter)
 
     started = time.perf_counter()
-    fingerprints = fingerprint_batch(filtered.kept, cfg.dedup)
+    fingerprints = fingerprint_batch(filtered.kept, cfg.dedup, with_canonical=False)
     bands = fingerprint_bands(fingerprints, cfg.dedup)
     for partition, rows in band_partitions(bands, cfg.run.dedup_partitions).items():
         write_table(rows, band_partition_path(work_dir, shard.shard_id, partition))
@@ -176,7 +176,7 @@ def prepare_shard(shard: Shard, work_dir: Path, cfg: PipelineConfig) -> Path:
     write_table(rejected, folder / "rejected.parquet")
     # Without the canonical text: only pairs near the threshold need it, and
     # resolve_duplicates folds it again from records.parquet for those few
-    # (writing and reading it for every document cost more, measured).
+    # (making, writing and reading it for every document cost more, measured).
     write_table(fingerprints.drop_columns(["canonical"]), folder / "fingerprints.parquet")
     write_json(
         {

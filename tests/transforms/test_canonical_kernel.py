@@ -1,5 +1,7 @@
 """The compiled loops of the canonical form give what the numpy formulation gives."""
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,3 +39,26 @@ def test_the_script_census_loop_equals_the_numpy_counts(texts):
         _script_shares(cps, bounds), _script_shares_numpy(cps, bounds), strict=True
     ):
         assert got.tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=12))
+def test_exact_hashes_from_code_points_equal_hashing_the_canonical_strings(texts):
+    from transforms.canonical import (
+        canonical_batch,
+        canonical_code_points,
+        exact_hash,
+        exact_hashes,
+    )
+
+    expected = [exact_hash(c) if c else None for c in canonical_batch(texts)]
+    assert exact_hashes(*canonical_code_points(texts)) == expected
+
+
+def test_the_utf8_loop_encodes_every_length_as_python_does():
+    from transforms.canonical_kernel import utf8_kernel
+
+    texts = ["a", "é", "中文", "\U00020000", "", "aé中\U0010fffd"]
+    data, offsets = utf8_kernel(*code_points(texts))
+    got = [bytes(data[a:b]) for a, b in itertools.pairwise(offsets.tolist())]
+    assert got == [t.encode("utf-8") for t in texts]
