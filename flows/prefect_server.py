@@ -62,7 +62,7 @@ except (AttributeError, OSError):
     pass
 if os.getppid() != int(sys.argv[1]):
     sys.exit(1)  # the parent ended before prctl took effect
-os.execv(sys.argv[2], sys.argv[2:])
+os.execvp(sys.argv[2], sys.argv[2:])
 """
 
 
