@@ -96,14 +96,15 @@ READ_RETRY_DELAYS = (0.5, 2.0)
 def _extract_readable(entry: InputFile, cfg: PipelineConfig) -> tuple[StageResult, str]:
     """``extract_file`` of one input and the file's SHA-256 (for the input manifest),
     read again after a pause when reading fails."""
-    for delay in READ_RETRY_DELAYS:
+    for delay in (*READ_RETRY_DELAYS, None):
         try:
-            return _timed(extract_file, entry.path, entry.root, cfg.extract), file_sha256(
-                entry.path
-            )
+            result = _timed(extract_file, entry.path, entry.root, cfg.extract)
+            return result, file_sha256(entry.path)
         except OSError:
+            if delay is None:
+                raise
             time.sleep(delay)
-    return _timed(extract_file, entry.path, entry.root, cfg.extract), file_sha256(entry.path)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _extract_shard(
