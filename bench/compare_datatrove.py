@@ -633,7 +633,7 @@ def render_section(results: list[dict[str, Any]]) -> str:
             f"Python {m['python']}; zhclean {m['zhclean_version']} (code {result['zhclean_source']}); "
             f"datatrove {versions.get('datatrove')}, spaCy {versions.get('spacy')}, jieba "
             f"{versions.get('jieba')}, xxhash {versions.get('xxhash')}, numpy {versions.get('numpy')}. "
-            "Shared and noisy (other benchmarks and tests ran at the same time).",
+            "A shared host: the load average before each run is listed above.",
             f"- Corpus: `{result['corpus']}` (seed {result['seed']}, "
             f"{result['corpus_manifest']['copies']:,} copies in "
             f"{result['corpus_manifest']['clusters_with_copies']:,} clusters)",
