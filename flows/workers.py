@@ -5,8 +5,11 @@ share one core.  Prefect's own process-pool runner starts a temporary Prefect
 server in every worker (../shared/FACTS.md); instead, Prefect tasks stay in the
 flow's process and hand their job, a function of ``transforms.shard_jobs``
 with paths for arguments, to a pool of plain worker processes that never
-import Prefect.  Workers are spawned, not forked: forking a process that runs
-Prefect's threads and event loop can deadlock.
+import Prefect.  Workers are not forked from the run's process: forking a
+process that runs Prefect's threads and event loop can deadlock.  They are
+forked from a forkserver, a clean process that has loaded the shard jobs'
+modules and tables once (``flows.worker_preload``), so that each worker starts
+with them instead of loading them itself (about 1.8 CPU seconds a worker).
 
 A worker that dies (killed, out of memory) breaks the whole pool; the pool is
 then replaced and the jobs that were running raise ``WorkerLost``, which the
@@ -15,6 +18,7 @@ Prefect tasks retry.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -43,6 +47,12 @@ _interrupted = threading.Event()
 _depth = 0
 
 
+def _launch_workers(executor: ProcessPoolExecutor, workers: int) -> None:
+    with contextlib.suppress(RuntimeError):  # shut down meanwhile (a run that ended at once)
+        for _ in range(workers):
+            executor.submit(int)
+
+
 class _Pool:
     def __init__(self, workers: int, warm_up: Callable[[], None] | None) -> None:
         self.workers = workers
@@ -53,14 +63,21 @@ class _Pool:
         self.executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # Read when this process starts its forkserver, at its first pool.
+        context.set_forkserver_preload([WORKER_PRELOAD])
         executor = ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_start_worker,
             initargs=(self.warm_up, os.getpid()),
         )
-        for _ in range(self.workers):
-            executor.submit(int)  # start every worker now; the initializer runs in each
+        # Start every worker now (the initializer runs in each), from a thread:
+        # a launch waits for the forkserver's preload, a second or more, which
+        # the caller spends starting Prefect's server and importing Prefect.
+        threading.Thread(
+            target=_launch_workers, args=(executor, self.workers), daemon=True
+        ).start()
         return executor
 
     def submit_early(self, key: Hashable, job: Callable[..., Any], *args: Any) -> None:
@@ -99,19 +116,34 @@ class _Pool:
 # How often a worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
 
+# Imported by the forkserver before it forks the first worker.
+WORKER_PRELOAD = "flows.worker_preload"
 
-def _exit_with_parent(parent: int) -> None:
-    """End this worker once ``parent`` is gone.
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _exit_with_owner(parent: int, owner: int) -> None:
+    """End this worker once the run's process ``owner`` is gone.
 
     A pool's workers hold both ends of its job queue, so they never see it
     close: when the run's process is killed (SIGKILL, or a Prefect runner
     cancelling a deployment's run) they would otherwise wait, or finish their
-    shard, forever as orphans.
+    shard, forever as orphans.  ``parent`` is the forkserver, which exits as
+    soon as the owner does; a killed owner that is not yet reaped still
+    exists, so the parent is watched as well.
     """
     while True:
-        time.sleep(PARENT_CHECK_SECONDS)
-        if os.getppid() != parent:
+        if os.getppid() != parent or _gone(owner):
             os._exit(1)
+        time.sleep(PARENT_CHECK_SECONDS)
 
 
 def warm_up_shard_workers() -> None:
@@ -122,14 +154,15 @@ def warm_up_shard_workers() -> None:
     warm_up()
 
 
-def _start_worker(warm_up: Callable[[], None] | None, parent: int) -> None:
+def _start_worker(warm_up: Callable[[], None] | None, owner: int) -> None:
     # Ctrl-C reaches every process of the terminal's process group; the run's
     # own process decides what stops (``interrupt_workers``), and a worker's
     # KeyboardInterrupt would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_owner, args=(parent, owner), daemon=True).start()
     if warm_up is not None:
-        warm_up()
+        warm_up()  # done already in the forkserver, unless its preload failed
 
 
 # The pool of the run in progress.  Module state because Prefect tasks cannot

@@ -85,7 +85,10 @@ def test_workers_exit_when_the_run_that_started_them_is_killed(tmp_path):
         "from flows import workers\n"
         "if __name__ == '__main__':\n"
         "    with workers.worker_pool(2):\n"
-        "        print(*workers._pool.executor._processes, flush=True)\n"
+        "        processes = workers._pool.executor._processes\n"
+        "        while len(processes) < 2:  # launched by a thread of the pool\n"
+        "            time.sleep(0.05)\n"
+        "        print(*processes, flush=True)\n"
         "        time.sleep(60)\n"
     )
     owner = subprocess.Popen(
