@@ -9,6 +9,24 @@ def test_jobs_run_in_another_process_inside_a_pool():
         assert in_worker(os.getpid) != os.getpid()
 
 
+def _loaded_before_any_job() -> dict:
+    import sys
+
+    canonical = sys.modules.get("transforms.canonical")
+    return {
+        "shard_jobs": "transforms.shard_jobs" in sys.modules,
+        "tables": canonical is not None and canonical._fold_table.cache_info().currsize > 0,
+        "parent": os.getppid(),
+    }
+
+
+def test_workers_start_with_the_shard_jobs_loaded_by_their_forkserver():
+    with worker_pool(2):  # no warm-up of its own
+        state = in_worker(_loaded_before_any_job)
+    assert state["shard_jobs"] and state["tables"]
+    assert state["parent"] != os.getpid()  # forked by the forkserver, not by this process
+
+
 def test_one_worker_runs_jobs_in_this_process():
     with worker_pool(1):
         assert in_worker(os.getpid) == os.getpid()
