@@ -7,11 +7,12 @@ with Prefect's server start-up.  No Prefect here: the forkserver must stay a
 process that is safe to fork.
 """
 
+import contextlib
+
 from transforms.shard_jobs import warm_up
 
-try:
+# The forkserver swallows only ImportError: any other error here would end it,
+# and with it every later pool, with an error that names neither.  Each worker
+# warms up again (a no-op once done) and so reports the error itself.
+with contextlib.suppress(Exception):
     warm_up()
-except Exception:  # noqa: BLE001 - each worker warms up again and reports it itself
-    # The forkserver swallows only ImportError: anything else here would end it,
-    # and with it every later pool, with an error that names neither.
-    pass

@@ -75,9 +75,7 @@ class _Pool:
         # Start every worker now (the initializer runs in each), from a thread:
         # a launch waits for the forkserver's preload, a second or more, which
         # the caller spends starting Prefect's server and importing Prefect.
-        threading.Thread(
-            target=_launch_workers, args=(executor, self.workers), daemon=True
-        ).start()
+        threading.Thread(target=_launch_workers, args=(executor, self.workers), daemon=True).start()
         return executor
 
     def submit_early(self, key: Hashable, job: Callable[..., Any], *args: Any) -> None:
