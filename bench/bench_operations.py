@@ -81,17 +81,25 @@ def _cmdline(pid: int) -> str:
 
 
 class WorkerMemory(threading.Thread):
-    """Peak RSS of each spawned worker process of a running CLI."""
+    """Peak RSS of each worker process of a running CLI, and of the forkserver that forks them.
+
+    The CLI's own multiprocessing children are its forkserver and resource
+    tracker; the workers are the forkserver's children.
+    """
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid, self.peaks, self.done = pid, {}, threading.Event()
+        self.forkserver_peak = 0.0
 
     def run(self) -> None:
         while not self.done.is_set():
             for child in _children(self.pid):
-                if "multiprocessing" in _cmdline(child):
-                    self.peaks[child] = max(self.peaks.get(child, 0.0), _rss_mib(child))
+                if "multiprocessing.forkserver" not in _cmdline(child):
+                    continue
+                self.forkserver_peak = max(self.forkserver_peak, _rss_mib(child))
+                for worker in _children(child):
+                    self.peaks[worker] = max(self.peaks.get(worker, 0.0), _rss_mib(worker))
             time.sleep(0.2)
 
 
@@ -121,6 +129,7 @@ def zhclean_run(zhclean: str, inputs: list[Path], output: Path, workers: int) ->
         "docs_per_second": round(docs / wall, 1),
         "docs_per_second_per_worker": round(docs / wall / workers, 1),
         "worker_peak_rss_mib": sorted(round(v) for v in memory.peaks.values()),
+        "forkserver_peak_rss_mib": round(memory.forkserver_peak),
         "stats": {k: stats[k] for k in ("mode", "inputs", "documents", "rejected_by_reason")},
         "load_average_after": os.getloadavg()[0],
     }
@@ -252,17 +261,19 @@ def markdown(results: dict) -> str:
         "",
         f"Scaling, {s['runs'][1][0]['documents']:,} documents ({s['files']} files), CLI wall time:",
         "",
-        "| workers | wall s (median) | documents/s | documents/s per worker | peak RSS per worker (MiB) |",
-        "| ---: | ---: | ---: | ---: | --- |",
+        "| workers | wall s (median) | documents/s | documents/s per worker "
+        "| peak RSS per worker (MiB) | peak RSS of their forkserver (MiB) |",
+        "| ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for workers in (1, 2):
         runs = s["runs"][workers]
         wall = s["median_wall"][workers]
         docs = runs[0]["documents"]
         peaks = max((r["worker_peak_rss_mib"] for r in runs), key=lambda p: max(p, default=0))
+        forkserver = max(r.get("forkserver_peak_rss_mib", 0) for r in runs)
         lines.append(
             f"| {workers} | {wall:.1f} | {docs / wall:,.0f} | {docs / wall / workers:,.0f} | "
-            f"{', '.join(map(str, peaks)) or 'in-process'} |"
+            f"{', '.join(map(str, peaks)) or 'in-process'} | {forkserver or '-'} |"
         )
     lines += [
         "",

@@ -610,7 +610,9 @@ def render_section(results: list[dict[str, Any]]) -> str:
         "of the process tree (polled every 0.2 s; an upper bound, shared pages counted per "
         "process) / largest single process (`/usr/bin/time -v`). CPU seconds (user + system, "
         "less disturbed by other load than wall time): zhclean's whole CLI process tree "
-        "(`/usr/bin/time -v`); datatrove's four stages, counted from `/proc` over the runner's "
+        "(`/usr/bin/time -v`, plus its workers and their forkserver, which the CLI does not "
+        "reap, polled from `/proc` every 0.2 s); datatrove's four stages, counted from "
+        "`/proc` over the runner's "
         "process tree (forkserver and pool workers included). Quality: "
         "`bench/score_dedup.py` (datatrove via `bench/datatrove_scoring.py`), pairs of copy "
         "and original with true character-5-gram Jaccard >= 0.8.",

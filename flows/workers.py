@@ -124,7 +124,7 @@ def _gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
+        pass  # it exists, as another user
     return False
 
 
