@@ -66,6 +66,9 @@ os.execvp(sys.argv[2], sys.argv[2:])
 """
 
 
+ZHCLEAN_APP = "flows.prefect_app:create_app"
+
+
 class TemporaryServer:
     """Prefect's server app, ephemeral mode, in a subprocess on a free local port.
 
@@ -74,7 +77,8 @@ class TemporaryServer:
     as the run, such as the main thread.
     """
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    # ``app``: Prefect's own, ``prefect.server.api.server:create_app``, for comparison.
+    def __init__(self, command: list[str] | None = None, app: str = ZHCLEAN_APP) -> None:
         self.port = _free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self.log = Path(tempfile.mkstemp(prefix="zhclean-prefect-server-", suffix=".log")[1])
@@ -86,7 +90,7 @@ class TemporaryServer:
             "-m",
             "uvicorn",
             "--factory",
-            "flows.prefect_app:create_app",
+            app,
             "--host",
             "127.0.0.1",
             "--port",
