@@ -21,16 +21,20 @@ def test_the_users_own_prefect_server_is_used_as_it_is(monkeypatch):
 
 def test_a_temporary_server_serves_prefect_inside_the_block_and_stops_after(monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
+    heartbeats = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
     with prefect_api() as server:
         assert server is not None
         server.wait_until_healthy(120)
         # Child processes (env) and this process's Prefect settings both point at it.
         assert os.environ["PREFECT_API_URL"] == server.api_url == PREFECT_API_URL.value()
+        # Nothing watches heartbeats on a server that ends with the run.
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
     assert server.process.poll() is not None
     assert "PREFECT_API_URL" not in os.environ
     assert not PREFECT_API_URL.value()
+    assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == heartbeats
     assert not server.log.exists()
 
 
