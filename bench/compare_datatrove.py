@@ -115,7 +115,12 @@ SETTING_LABELS = {
 }
 
 sys.path.insert(0, str(BENCH_DIR))
-from bench_pipeline import machine_info, source_fingerprint, timed_run  # noqa: E402
+from bench_pipeline import (  # noqa: E402
+    largest_process_rss_mib,
+    machine_info,
+    source_fingerprint,
+    timed_run,
+)
 from datatrove_scoring import score_datatrove  # noqa: E402
 from score_dedup import KIND_ORDER, score  # noqa: E402
 
@@ -417,6 +422,8 @@ def summarize(system_runs: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in system_runs if "scores" in r]
     if not ok:
         return {"runs_ok": 0}
+    for run in ok:  # results saved before the poller's peak counted
+        run["max_rss_mib"] = largest_process_rss_mib(run)
     keys = [
         "wall_seconds",
         "flow_seconds",
@@ -768,7 +775,10 @@ def compare(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
 
 def with_ratios(result: dict[str, Any]) -> dict[str, Any]:
-    """``result`` with its ratios computed again from its runs (after a ratio was added)."""
+    """``result`` with its medians and ratios computed again from its runs (after a change of
+    how they are computed)."""
+    median = {system: summarize(runs) for system, runs in result["runs"].items()}
+    result = {**result, "median": {**result.get("median", {}), **median}}
     repeats = max((len(runs) for runs in result["runs"].values()), default=0)
     per_run = [
         run_ratios({system: runs[k] for system, runs in result["runs"].items() if k < len(runs)})
