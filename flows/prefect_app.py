@@ -89,6 +89,10 @@ def at_head_revision(connection_url: str | None) -> bool:
     return bool(heads) and database_revisions(database) == heads
 
 
+# Settings contexts entered for the life of the server's process (see create_app).
+_SETTINGS_FOR_LIFE: list[Any] = []
+
+
 def create_app() -> Any:
     """Prefect's server app (``uvicorn --factory``), without set-up that has nothing to do."""
     from prefect.server.api.server import create_app as prefect_server_app
@@ -115,6 +119,3 @@ def create_app() -> Any:
         _SETTINGS_FOR_LIFE.append(temporary_settings(updates=skip))
         _SETTINGS_FOR_LIFE[-1].__enter__()
     return prefect_server_app()
-
-
-_SETTINGS_FOR_LIFE: list[Any] = []

@@ -84,7 +84,7 @@ class TemporaryServer:
         self.log = Path(tempfile.mkstemp(prefix="zhclean-prefect-server-", suffix=".log")[1])
         # The command Prefect's own temporary server runs
         # (prefect.server.api.server.SubprocessASGIServer), with Prefect's app
-        # wrapped to skip a migration check that has nothing to do.
+        # wrapped to skip start-up set-up that has nothing to do (flows.prefect_app).
         command = command or [
             sys.executable,
             "-m",
