@@ -183,6 +183,7 @@ def fetch_sources(root: Path = SOURCES_DIR, quiet: bool = False) -> None:
     debs = root / "debs"
     extracted = root / "extracted"
     debs.mkdir(parents=True, exist_ok=True)
+    extracted.mkdir(parents=True, exist_ok=True)  # dpkg-deb -x creates only the last folder
     missing = [p for p in DEBIAN_PACKAGES if not (extracted / p).is_dir()]
     if missing:
         if not quiet:
