@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus_sources import SOURCES_DIR, fetch_sources, troff_paragraphs  # noqa: E402
+from corpus_sources import SOURCES_DIR, fetch_sources, troff_paragraphs
 
 EXTRACTED = SOURCES_DIR / "extracted"
 MAN_ROOT = EXTRACTED / "manpages-zh" / "usr" / "share" / "man" / "zh_CN"
