@@ -206,8 +206,8 @@ _SHARD_JOB = """
 import sys, time, tempfile
 from pathlib import Path
 from transforms.config import PipelineConfig
-from transforms.inputs import discover_inputs, plan_shards
-from transforms.shard_jobs import prepare_shard, warm_up
+from transforms.engine.inputs import discover_inputs, plan_shards
+from transforms.engine.shard_jobs import prepare_shard, warm_up
 warm_up()
 path = Path(sys.argv[1])
 config = PipelineConfig(inputs=[path])

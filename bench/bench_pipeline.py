@@ -376,7 +376,7 @@ def bench_size(label: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
     canonical_then = manifest.get("canonical_py_sha256")
     if canonical_then != canonical_now:
         print(
-            f"  WARNING: transforms/canonical.py changed since {corpus.name} was generated "
+            f"  WARNING: transforms/dedup/canonical.py changed since {corpus.name} was generated "
             f"({canonical_then} -> {canonical_now}): its true Jaccards follow the older "
             "canonical form (regenerate with make_corpus.py --force to follow the new one)",
             flush=True,
@@ -720,7 +720,7 @@ def render_report(results: list[dict[str, Any]], commands: list[str]) -> str:
         "`flows/`, `transforms/` and `pyproject.toml` when the run started (other people were "
         'changing them; "changed during run" marks runs whose code changed before they ended). '
         "Times are pessimistic; re-measure on a quiet machine before relying on them.",
-        "- The true Jaccard of a copy is computed with `transforms/canonical.py` as it was when "
+        "- The true Jaccard of a copy is computed with `transforms/dedup/canonical.py` as it was when "
         "the corpus was generated (hash in the corpus table); zhclean's own canonical form may "
         "have changed since.",
         "- Text integrity: kept originals are plain `text` records, yet some go through zhclean's "

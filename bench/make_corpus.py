@@ -13,7 +13,7 @@ writes
   ``cluster_id`` (the id of the cluster's original; an original without
   copies is its own cluster), ``role`` (``original`` or ``copy``), ``kind``
   (the perturbation of a copy), ``jaccard`` (for a copy: the true Jaccard of
-  the sets of character 5-grams of ``transforms.canonical.canonical_form`` of
+  the sets of character 5-grams of ``transforms.dedup.canonical.canonical_form`` of
   the copy's visible text and of its original's text), ``source`` (which text
   source the original was drawn from), ``file``, ``line`` and ``n_chars``;
 - ``OUT/manifest.json``: the parameters, the sentence pool, the originals
@@ -69,7 +69,7 @@ out in equal numbers and each copy is one kind of change of its original:
     OpenCC ``s2t`` (characters) / ``s2twp`` (Taiwan phrases: 软件 → 軟體).
 
 The true Jaccard is computed when each copy is made, on zhclean's own
-canonical form (``transforms.canonical.canonical_form``, which folds script,
+canonical form (``transforms.dedup.canonical.canonical_form``, which folds script,
 width, case, punctuation and spacing), over sets of character 5-grams.  Some
 copies fall below 0.8 (a long dropped paragraph, a 20% truncation, Taiwan
 phrases that do not convert back): that is realistic, and the scorer counts
@@ -113,7 +113,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corpus_sources import Source, load_sources
 
-from transforms.canonical import _converter, canonical_form
+from transforms.dedup.canonical import _converter, canonical_form
 
 KINDS: tuple[str, ...] = (
     "html_wrapped",
@@ -199,12 +199,12 @@ def true_jaccard(original_text: str, copy_text: str) -> float:
 
 
 def canonical_fingerprint() -> str:
-    """SHA-256 (16 hex digits) of ``transforms/canonical.py``: the truth depends on it."""
+    """SHA-256 (16 hex digits) of ``transforms/dedup/canonical.py``: the truth depends on it."""
     import hashlib
 
-    import transforms.canonical
+    import transforms.dedup.canonical
 
-    return hashlib.sha256(Path(transforms.canonical.__file__).read_bytes()).hexdigest()[:16]
+    return hashlib.sha256(Path(transforms.dedup.canonical.__file__).read_bytes()).hexdigest()[:16]
 
 
 def doc_id(position: int) -> str:

@@ -15,7 +15,7 @@ Lines corpus with ``--corpus``), one process, one core, it times
   reference for this measurement: hash every n-gram of the batch at once,
   then for each of the 128 permutations one vectorised multiply-add and
   ``np.minimum.reduceat`` over 64 Ki-hash blocks;
-- **kernel**: ``transforms.minhash.code_point_signatures`` (numba).
+- **kernel**: ``transforms.dedup.minhash.code_point_signatures`` (numba).
 
 It checks that numpy and the kernel give the same signatures as datasketch,
 bit for bit, and prints documents per second (median of ``--repeats``) and the
@@ -41,9 +41,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms.canonical import canonical_code_points  # noqa: E402
 from transforms.codepoints import texts_from_code_points  # noqa: E402
-from transforms.minhash import (  # noqa: E402
+from transforms.dedup.canonical import canonical_code_points  # noqa: E402
+from transforms.dedup.minhash import (  # noqa: E402
     MAX_HASH,
     _fmix32,
     code_point_signatures,
@@ -126,7 +126,7 @@ def timed(job, repeats: int) -> tuple[float, object]:
 def kernel_start_up_seconds() -> float:
     code = (
         "import time; t = time.perf_counter();"
-        "from transforms.minhash import signatures; signatures(['预热'], 5, 16, 1);"
+        "from transforms.dedup.minhash import signatures; signatures(['预热'], 5, 16, 1);"
         "print(time.perf_counter() - t)"
     )
     done = subprocess.run(

@@ -1,7 +1,7 @@
 """Start-up of zhclean's temporary Prefect server, with and without zhclean's app wrapper.
 
-Starts ``flows.prefect_server.TemporaryServer`` (zhclean's app,
-``flows.prefect_app``: no migration or block-registration check when the
+Starts ``flows.server.TemporaryServer`` (zhclean's app,
+``flows.server_app``: no migration or block-registration check when the
 database is at the installed Prefect's head revision) and the same server
 with Prefect's own app, alternately, ``--repeats`` times each, on the
 current ``PREFECT_HOME`` (its database must exist: run zhclean once first).
@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flows.prefect_app import at_head_revision
-from flows.prefect_server import ZHCLEAN_APP, TemporaryServer
+from flows.server import ZHCLEAN_APP, TemporaryServer
+from flows.server_app import at_head_revision
 
 
 def _cpu_seconds(pid: int) -> float:

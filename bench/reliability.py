@@ -73,7 +73,7 @@ from tests.flows.reliability_support import (  # noqa: E402
     tree_digest,
     unfinished_files_that_look_finished,
 )
-from transforms.parquet_io import TMP_PREFIX  # noqa: E402
+from transforms.engine.parquet_io import TMP_PREFIX  # noqa: E402
 
 SETPRIV = shutil.which("setpriv")
 DROP_ROOT_POWERS = ["--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
@@ -426,7 +426,7 @@ def injected_faults() -> list[dict[str, Any]]:
     """The write errors of tests/flows/test_faults.py, injected into runs in this process."""
     import errno
 
-    import transforms.parquet_io as parquet_io
+    import transforms.engine.parquet_io as parquet_io
 
     rows = []
     base = WORK / "faults" / "injected"
@@ -473,7 +473,7 @@ def injected_faults() -> list[dict[str, Any]]:
             parquet_io._written = original
         row = _fault_row(
             name,
-            f"injected: {how} (transforms.parquet_io._written)",
+            f"injected: {how} (transforms.engine.parquet_io._written)",
             {"exit": run.status, "stderr": run.stderr},
             output,
         )

@@ -193,7 +193,6 @@ def command_serve(args: argparse.Namespace) -> int:
     from flows.prefect_env import configure_prefect_environment
 
     configure_prefect_environment()
-    from flows.prefect_server import ServerStartError, startup_timeout
     from flows.serve import (
         ServerUnreachable,
         check_schedule,
@@ -201,6 +200,7 @@ def command_serve(args: argparse.Namespace) -> int:
         configured_api_url,
         serve,
     )
+    from flows.server import ServerStartError, startup_timeout
 
     problem = check_schedule(args.cron, args.timezone)
     if problem:
@@ -356,7 +356,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def _usable_config(path: Path | None, overrides: dict[str, Any]) -> PipelineConfig | str:
     """The settings, or what is wrong with them or with the inputs they name (a usage error)."""
-    from transforms.inputs import InputError, discover_inputs
+    from transforms.engine.inputs import InputError, discover_inputs
 
     try:
         config = load_config(path, overrides)
@@ -393,9 +393,9 @@ def command_run(args: argparse.Namespace) -> int:
 
         if not configured_api_url():
             return _fail(DASK_NEEDS_SERVER)
-    from flows.lock import OutputLocked, output_lock
-    from flows.prefect_server import prefect_api, startup_timeout
-    from flows.workers import interrupt_workers, warm_up_shard_workers, worker_pool
+    from flows.runner import interrupt_workers, warm_up_shard_workers, worker_pool
+    from flows.server import prefect_api, startup_timeout
+    from transforms.engine.lock import OutputLocked, output_lock
 
     def stop_now(signum: int, frame: Any) -> None:
         interrupt_workers()  # at once: waiting for the shards in progress could take minutes
@@ -411,14 +411,14 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         with output_lock(config.output), pool, prefect_api() as server:
             # Imported while the server boots: the two overlap.
-            from transforms.dataset_state import DatasetMismatch, DatasetState
+            from transforms.engine.dataset_state import DatasetMismatch, DatasetState
 
             if not args.full:
                 try:
                     DatasetState.load(config.output.resolve()).check_compatible(config.config_hash)
                 except DatasetMismatch as err:
                     return _fail(str(err))
-            from flows.pipeline import run_pipeline
+            from flows.flow import run_pipeline
 
             api_ready = (lambda: server.wait_until_healthy(startup_timeout())) if server else None
             stats = run_pipeline(
@@ -460,8 +460,13 @@ def _release_config(args: argparse.Namespace) -> PipelineConfig:
 
 
 def command_release(args: argparse.Namespace) -> int:
-    from transforms.release import InvalidVersion, ReleaseError, create_release, validate_version
-    from transforms.release_store import InvalidLocation, check_url
+    from transforms.release.build import (
+        InvalidVersion,
+        ReleaseError,
+        create_release,
+        validate_version,
+    )
+    from transforms.release.store import InvalidLocation, check_url
 
     try:
         config = _release_config(args)
@@ -472,7 +477,7 @@ def command_release(args: argparse.Namespace) -> int:
         return _fail(str(err))
     if not (config.output / "data").is_dir():
         return _fail(f"no dataset in {config.output} (run `zhclean run` first)", status=1)
-    from flows.lock import OutputLocked, output_lock
+    from transforms.engine.lock import OutputLocked, output_lock
 
     try:
         with output_lock(config.output):
@@ -499,8 +504,8 @@ def command_release(args: argparse.Namespace) -> int:
 
 
 def _publish(release_dir: Path, url: str, config: PipelineConfig, quiet: bool) -> int:
-    from transforms.release import ReleaseError
-    from transforms.release_store import publish_release
+    from transforms.release.build import ReleaseError
+    from transforms.release.store import publish_release
 
     try:
         verified = publish_release(release_dir, url, config.release.storage_options)
@@ -517,7 +522,7 @@ def _publish(release_dir: Path, url: str, config: PipelineConfig, quiet: bool) -
 
 
 def command_publish(args: argparse.Namespace) -> int:
-    from transforms.release_store import InvalidLocation, check_url
+    from transforms.release.store import InvalidLocation, check_url
 
     try:
         config = _release_config(args)
@@ -528,8 +533,8 @@ def command_publish(args: argparse.Namespace) -> int:
 
 
 def command_verify(args: argparse.Namespace) -> int:
-    from transforms.release import ReleaseError
-    from transforms.release_store import verify_release
+    from transforms.release.build import ReleaseError
+    from transforms.release.store import verify_release
 
     try:
         config = _release_config(args)

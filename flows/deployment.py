@@ -8,7 +8,7 @@ working directory of the process that runs the flow: ``zhclean serve`` makes
 them absolute; ``prefect.yaml`` sets the working directory.
 
 A run triggered by a deployment does what ``zhclean run`` does: it holds the
-output folder's lock (``flows.lock``), adds new and changed inputs to an
+output folder's lock (``transforms.engine.lock``), adds new and changed inputs to an
 existing dataset (``full`` replaces it), and runs the tasks in local worker
 processes or on ``run.dask_address``.  ``clean_corpus`` runs as a subflow,
 so its run (tasks, logs, summary artifact) appears nested in the
@@ -23,9 +23,9 @@ from typing import Any
 from prefect import flow
 
 from flows.config import load_config
-from flows.lock import output_lock
-from flows.pipeline import run_pipeline
+from flows.flow import run_pipeline
 from transforms.config import PipelineConfig
+from transforms.engine.lock import output_lock
 
 FLOW_NAME = "zhclean"
 

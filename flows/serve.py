@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.prefect_server import ServerStartError, _free_port, _healthy
+from flows.server import ServerStartError, _free_port, _healthy
 
 if TYPE_CHECKING:
     from transforms.config import PipelineConfig

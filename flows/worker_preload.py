@@ -1,4 +1,4 @@
-"""Imported once by the forkserver that forks the run's worker processes (``flows.workers``).
+"""Imported once by the forkserver that forks the run's worker processes (``flows.runner``).
 
 Importing it loads what every shard job needs (modules, lookup tables,
 compiled loops), so that each worker forked from the forkserver starts with
@@ -9,7 +9,7 @@ process that is safe to fork.
 
 import contextlib
 
-from transforms.shard_jobs import warm_up
+from transforms.engine.shard_jobs import warm_up
 
 # The forkserver swallows only ImportError: any other error here would end it,
 # and with it every later pool, with an error that names neither.  Each worker

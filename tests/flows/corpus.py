@@ -7,7 +7,8 @@ import random
 import re
 from pathlib import Path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+from tests.paths import SAMPLE
+
 _SENTENCE = re.compile(r"[^。！？\n]+[。！？]")
 
 

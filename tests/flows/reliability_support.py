@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from transforms.parquet_io import TMP_PREFIX
+from transforms.engine.parquet_io import TMP_PREFIX
 
 
 @contextlib.contextmanager
@@ -29,7 +29,7 @@ def prefect_server() -> Iterator[None]:
     from flows.prefect_env import configure_prefect_environment
 
     configure_prefect_environment()
-    from flows.prefect_server import prefect_api, startup_timeout
+    from flows.server import prefect_api, startup_timeout
 
     with prefect_api() as server:
         if server is not None:

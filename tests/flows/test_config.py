@@ -89,8 +89,8 @@ def test_the_limits_that_pass_validation_are_usable(tmp_path):
         )
     )
     assert (config.dedup.seed, config.output_files.compression_level) == (2**32 - 1, 9)
-    from transforms.minhash import signatures
-    from transforms.parquet_io import write_table
+    from transforms.dedup.minhash import signatures
+    from transforms.engine.parquet_io import write_table
 
     assert signatures(["边界种子测试文本"], 5, 16, config.dedup.seed).shape[0] == 1
     import pyarrow as pa

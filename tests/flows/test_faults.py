@@ -1,6 +1,6 @@
 """Faults while a run writes: a full disk and an output folder made read-only mid-run.
 
-Every file zhclean writes goes through ``transforms.parquet_io.atomic_path``;
+Every file zhclean writes goes through ``transforms.engine.parquet_io.atomic_path``;
 these tests replace its seam ``_written`` with a ``WriteFault`` so that, from
 some write on, the write fails the way a full disk (``ENOSPC``) or a read-only folder
 (``EROFS``) fails it, after half the file's bytes are written.  The runs are
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-import transforms.parquet_io as parquet_io
+import transforms.engine.parquet_io as parquet_io
 from tests.flows.reliability_support import (
     WriteFault,
     outcome,
@@ -33,9 +33,8 @@ from tests.flows.reliability_support import (
     tree_digest,
     unfinished_files_that_look_finished,
 )
+from tests.paths import SAMPLE
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 # Three shards of the five sample dumps; jobs in this process, where the fault is injected.
 OPTIONS = ("--workers", "1", "--shard-max-mb", "0.1", "--quiet")
 

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.cli import main
-from transforms.dataset_state import DatasetState
+from tests.paths import SAMPLE
+from transforms.engine.dataset_state import DatasetState
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 FIRST = ["000_ce45d41deba75528.txt", "001_7449224e27af3ec5.txt", "003_ceb8abdfd1cab23a.txt"]
 LATER = ["002_ca418ce6a18ed07a.txt", "004_4ea96290340b9324.txt"]
 

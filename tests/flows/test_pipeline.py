@@ -12,10 +12,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from tests.paths import REPO, SAMPLE
 from transforms.schema import KEPT_SCHEMA, REJECTED_SCHEMA
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[a-zA-Z]+;|&#\d+;")
 HAN = "\u4e00-\u9fff"
 ASCII_PUNCT_BETWEEN_HAN = re.compile(rf"[{HAN}][,;:?!()][{HAN}]")
@@ -211,7 +210,7 @@ def test_a_shard_that_keeps_failing_is_reported_and_the_others_are_published(
     run_output, tmp_path, monkeypatch, capsys
 ):
     """A deterministic bug met by one file fails that shard only (after Prefect's retries)."""
-    import transforms.shard_jobs as shard_jobs
+    import transforms.engine.shard_jobs as shard_jobs
     from flows.cli import main
 
     real_extract = shard_jobs.extract_file
@@ -247,7 +246,7 @@ def _failing_reads(monkeypatch, name_prefix: str, times: int | None = None) -> l
     import errno
     import os
 
-    import transforms.shard_jobs as shard_jobs
+    import transforms.engine.shard_jobs as shard_jobs
 
     real_extract = shard_jobs.extract_file
     calls: list[str] = []
@@ -307,7 +306,7 @@ def test_a_read_error_that_passes_is_not_a_failure(kept, tmp_path, monkeypatch):
 
 
 def test_a_run_in_which_every_shard_fails_fails_with_the_first_error(tmp_path, monkeypatch, capsys):
-    import transforms.shard_jobs as shard_jobs
+    import transforms.engine.shard_jobs as shard_jobs
     from flows.cli import main
 
     def always_fail(path, root, cfg):

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from flows.prefect_app import (
+from flows.server import TemporaryServer
+from flows.server_app import (
     at_head_revision,
     database_revisions,
     head_revisions,
     sqlite_path,
     sqlite_versions_dir,
 )
-from flows.prefect_server import TemporaryServer
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 
 def _alembic_heads() -> set[str]:
@@ -75,7 +74,7 @@ def test_unknown_script_layouts_mean_migrate(tmp_path):
 def _setup_settings_of_the_app(prefect_home: Path) -> str:
     """The set-up settings the server's lifespan will read, after ``create_app``."""
     code = (
-        "from flows.prefect_app import create_app\n"
+        "from flows.server_app import create_app\n"
         "from prefect.settings import PREFECT_API_BLOCKS_REGISTER_ON_START as B,"
         " PREFECT_API_DATABASE_MIGRATE_ON_START as M\n"
         "create_app()\n"

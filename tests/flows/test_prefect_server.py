@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.prefect_server import ServerStartError, TemporaryServer, prefect_api
-
-REPO = Path(__file__).resolve().parents[2]
+from flows.server import ServerStartError, TemporaryServer, prefect_api
+from tests.paths import REPO
 
 
 def test_the_users_own_prefect_server_is_used_as_it_is(monkeypatch):
@@ -53,7 +52,7 @@ def test_a_server_named_in_prefects_settings_is_used_and_none_is_left_running(mo
     """A profile's PREFECT_API_URL (not the environment's) also wins over a temporary server."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    import flows.prefect_server as prefect_server
+    import flows.server as prefect_server
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     started = []
@@ -88,7 +87,7 @@ def test_the_temporary_server_ends_when_the_run_is_killed():
     """A SIGKILLed run cannot stop its server; the server notices and ends itself."""
     script = (
         "import sys, time\n"
-        "from flows.prefect_server import TemporaryServer\n"
+        "from flows.server import TemporaryServer\n"
         "server = TemporaryServer(command=[sys.executable, '-c', 'import time; time.sleep(600)'])\n"
         "print(server.process.pid, flush=True)\n"
         "time.sleep(600)\n"

@@ -9,8 +9,7 @@ import pytest
 from rich.console import Console
 
 from flows.progress import run_progress
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 
 def terminal() -> tuple[Console, io.StringIO]:

@@ -10,10 +10,8 @@ import pandas as pd
 import pytest
 
 from flows.cli import main
+from tests.paths import SAMPLE
 from tests.s3_support import SECRET, moto_s3_server, new_bucket, read_objects, s3_environment
-
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 
 pytestmark = pytest.mark.slow
 

@@ -30,7 +30,7 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 
-import transforms.inputs as inputs
+import transforms.engine.inputs as inputs
 from tests.fixtures.bad_inputs import (
     MANY_FILES,
     SECRET,
@@ -40,8 +40,8 @@ from tests.fixtures.bad_inputs import (
     write_many_files,
 )
 from tests.flows.reliability_support import prefect_server, read_stats, run_cli, tree_digest
-from transforms.extract import SUPPORTED_SUFFIXES
 from transforms.schema import REJECTION_REASONS
+from transforms.stages.extract import SUPPORTED_SUFFIXES
 
 pytestmark = pytest.mark.slow
 MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
@@ -60,7 +60,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 
 def fail_opening(path: Path):
-    """An ``open`` for ``transforms.inputs`` that fails for ``path`` as a file without read permission does."""
+    """An ``open`` for ``transforms.engine.inputs`` that fails for ``path`` as a file without read permission does."""
 
     def opener(name, *args, **kwargs):
         if Path(name) == path:

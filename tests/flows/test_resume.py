@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from tests.flows.corpus import write_jsonl_corpus
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

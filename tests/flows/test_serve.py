@@ -25,12 +25,11 @@ from uuid import UUID
 import pytest
 
 from flows.cli import main
-from flows.lock import output_lock
-from flows.prefect_server import _healthy
-from tests.flows.corpus import SAMPLE
+from flows.server import _healthy
 from tests.flows.reliability_support import CliRun
+from tests.paths import SAMPLE
+from transforms.engine.lock import output_lock
 
-REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
 RUN_TIMEOUT = 120.0
 ANNOUNCED = re.compile(r"PREFECT_API_URL=(\S+) prefect deployment run '([^']+)'")

@@ -1,7 +1,7 @@
 import os
 from pathlib import Path
 
-from flows.workers import in_worker, worker_pool
+from flows.runner import in_worker, worker_pool
 
 
 def test_jobs_run_in_another_process_inside_a_pool():
@@ -12,9 +12,9 @@ def test_jobs_run_in_another_process_inside_a_pool():
 def _loaded_before_any_job() -> dict:
     import sys
 
-    canonical = sys.modules.get("transforms.canonical")
+    canonical = sys.modules.get("transforms.dedup.canonical")
     return {
-        "shard_jobs": "transforms.shard_jobs" in sys.modules,
+        "shard_jobs": "transforms.engine.shard_jobs" in sys.modules,
         "tables": canonical is not None and canonical._fold_table.cache_info().currsize > 0,
         "parent": os.getppid(),
     }
@@ -54,7 +54,7 @@ def _die_once(marker: str) -> int:
 def test_a_killed_worker_raises_worker_lost_and_the_pool_recovers(tmp_path):
     import pytest
 
-    from flows.workers import WorkerLost
+    from flows.runner import WorkerLost
 
     with worker_pool(2):
         with pytest.raises(WorkerLost, match="_die_once"):
@@ -72,7 +72,7 @@ def _append_and_return(path: str, value: str) -> str:
 
 
 def test_a_job_started_early_runs_once_and_its_result_is_awaited_by_key(tmp_path):
-    from flows.workers import start_early
+    from flows.runner import start_early
 
     log = tmp_path / "log"
     with worker_pool(2):
@@ -85,7 +85,7 @@ def test_a_job_started_early_runs_once_and_its_result_is_awaited_by_key(tmp_path
 
 
 def test_nothing_starts_early_without_a_pool(tmp_path):
-    from flows.workers import start_early
+    from flows.runner import start_early
 
     assert not start_early("k", _append_and_return, str(tmp_path / "log"), "x")
     assert not (tmp_path / "log").exists()
@@ -100,7 +100,7 @@ def test_workers_exit_when_the_run_that_started_them_is_killed(tmp_path):
     script = tmp_path / "owner.py"
     script.write_text(
         "import time\n"
-        "from flows import workers\n"
+        "from flows import runner as workers\n"
         "if __name__ == '__main__':\n"
         "    with workers.worker_pool(2):\n"
         "        processes = workers._pool.executor._processes\n"

@@ -12,7 +12,7 @@ flips, interesting bytes, deleted, duplicated or spliced ranges, inserted
 tokens such as ``<div>``, ``{"text":``, ``*****``, a BOM or a gzip magic) and
 runs it through ``extract_file`` (half the time with a small
 ``max_record_bytes``) and its text through ``strip_html``.  A round fails
-when extract raises, breaks an invariant of ``tests.transforms.extract_support``
+when extract raises, breaks an invariant of ``tests.transforms.stages.extract.extract_support``
 (counts, schema, byte ranges that hash to their sha256, unique doc ids), or
 ``strip_html`` raises or leaves a tag.
 
@@ -42,8 +42,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
+from tests.paths import SAMPLE
+
 ROUND_TIMEOUT_SECONDS = 20
 
 TOKENS = [
@@ -135,16 +135,16 @@ def _alarm(signum: int, frame: object) -> None:
 
 
 def check_extract(path: Path, max_record_bytes: int) -> None:
-    from tests.transforms.extract_support import assert_consistent
+    from tests.transforms.stages.extract.extract_support import assert_consistent
     from transforms.config import ExtractConfig
-    from transforms.extract import extract_file
+    from transforms.stages.extract import extract_file
 
     result = extract_file(path, path.parent, ExtractConfig(max_record_bytes=max_record_bytes))
     assert_consistent(result, path)
 
 
 def check_strip(text: str) -> None:
-    from transforms import html_strip
+    from transforms.stages import html_strip
 
     stripped = html_strip.strip_html(text)
     assert isinstance(stripped, str)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import REPO
 from tests.transforms.fuzz_driver import save_crashes
 
-REPO = Path(__file__).resolve().parents[2]
 REGRESSIONS = REPO / "tests" / "fixtures" / "regressions"
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.transforms.extract_support import extract
-from transforms import html_strip
+from tests.transforms.stages.extract.extract_support import extract
 from transforms.config import ExtractConfig
+from transforms.stages import html_strip
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "regressions"
 NAME = re.compile(

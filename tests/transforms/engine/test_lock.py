@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+import pytest
+
+from transforms.engine.lock import OutputLocked, output_lock
+
+
+def test_a_second_holder_is_refused_with_a_clear_message(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from transforms.engine.lock import output_lock\n"
+            "with output_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with (
+            pytest.raises(OutputLocked, match=rf"pid {holder.pid}\) is writing to"),
+            output_lock(tmp_path),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    # The operating system released the killed holder's lock: no stale lock.
+    with output_lock(tmp_path):
+        pass
+
+
+def test_the_lock_can_be_taken_again_after_release(tmp_path):
+    with output_lock(tmp_path):
+        pass
+    with output_lock(tmp_path):
+        pass

@@ -1,0 +1,1 @@
+"""Deduplication: canonical form, MinHash, exact hashes, LSH bands, verification, clusters."""

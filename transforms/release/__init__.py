@@ -1,0 +1,1 @@
+"""Releases: immutable, verifiable snapshots of a dataset with a dataset card."""
