@@ -73,7 +73,7 @@ from tests.flows.reliability_support import (  # noqa: E402
     tree_digest,
     unfinished_files_that_look_finished,
 )
-from transforms.engine.parquet_io import TMP_PREFIX  # noqa: E402
+from transforms.storage import TMP_PREFIX  # noqa: E402
 
 SETPRIV = shutil.which("setpriv")
 DROP_ROOT_POWERS = ["--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
@@ -426,7 +426,7 @@ def injected_faults() -> list[dict[str, Any]]:
     """The write errors of tests/flows/test_faults.py, injected into runs in this process."""
     import errno
 
-    import transforms.engine.parquet_io as parquet_io
+    import transforms.storage as storage
 
     rows = []
     base = WORK / "faults" / "injected"
@@ -463,17 +463,17 @@ def injected_faults() -> list[dict[str, Any]]:
             assert run_cli(str(SAMPLE), "-o", str(output), *SAMPLE_OPTIONS).status == 0
             kept_before = tree_digest(output / "data")
             stats_before = (output / "stats.json").read_bytes()
-        original = parquet_io._written
-        parquet_io._written = fault
+        original = storage._written
+        storage._written = fault
         try:
             started = time.perf_counter()
             run = run_cli(str(SAMPLE), "-o", str(output), *SAMPLE_OPTIONS)
             seconds = time.perf_counter() - started
         finally:
-            parquet_io._written = original
+            storage._written = original
         row = _fault_row(
             name,
-            f"injected: {how} (transforms.engine.parquet_io._written)",
+            f"injected: {how} (transforms.storage._written)",
             {"exit": run.status, "stderr": run.stderr},
             output,
         )

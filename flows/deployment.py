@@ -10,9 +10,9 @@ them absolute; ``prefect.yaml`` sets the working directory.
 A run triggered by a deployment does what ``zhclean run`` does: it holds the
 output folder's lock (``transforms.engine.lock``), adds new and changed inputs to an
 existing dataset (``full`` replaces it), and runs the tasks in local worker
-processes or on ``run.dask_address``.  ``clean_corpus`` runs as a subflow,
-so its run (tasks, logs, summary artifact) appears nested in the
-deployment's run.
+processes or on ``run.dask_address``.  ``clean_corpus`` (flow
+``clean-corpus``) runs as a subflow, so its run (tasks, logs, summary
+artifact) appears nested in the deployment's run (flow ``zhclean``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 
 from prefect import flow
 
-from flows.config import load_config
-from flows.flow import run_pipeline
-from transforms.config import PipelineConfig
+from flows.flow import local_workers, run_pipeline
+from flows.runner import warm_up_shard_workers, worker_pool
+from transforms.config import PipelineConfig, load_config
 from transforms.engine.lock import output_lock
 
 FLOW_NAME = "zhclean"
@@ -35,7 +35,7 @@ def deployment_config(
 ) -> PipelineConfig:
     """The settings of a deployment's run: ``config_file`` (TOML), then ``config`` over it.
 
-    Raises ``flows.config.ConfigError`` with a one-line message.
+    Raises ``transforms.config.ConfigError`` with a one-line message.
     """
     return load_config(Path(config_file) if config_file else None, config or {})
 
@@ -56,5 +56,5 @@ def scheduled_clean(
     what a killed or cancelled run with the same inputs and settings finished.
     """
     settings = deployment_config(config, config_file)
-    with output_lock(settings.output):
+    with output_lock(settings.output), worker_pool(local_workers(settings), warm_up_shard_workers):
         return run_pipeline(settings, resume=resume, full=full)

@@ -24,7 +24,7 @@ from rich.progress import (
 )
 
 COLUMNS = (
-    TextColumn("[bold]{task.description:<8}"),
+    TextColumn("[bold]{task.description:<15}"),
     BarColumn(),
     TextColumn("shards {task.fields[shards]}"),
     TextColumn("{task.fields[documents]:>10,} docs"),

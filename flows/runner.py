@@ -1,11 +1,13 @@
-"""Worker processes for the CPU-bound shard jobs.
+"""The worker runner: processes for the CPU-bound jobs of the engine.
 
 The stages are pure Python (HTML parsing, normalization, hashing), so threads
 share one core.  Prefect's own process-pool runner starts a temporary Prefect
 server in every worker (../shared/FACTS.md); instead, Prefect tasks stay in the
 flow's process and hand their job, a function of ``transforms.engine.shard_jobs``
 with paths for arguments, to a pool of plain worker processes that never
-import Prefect.  Workers are not forked from the run's process: forking a
+import Prefect.  The caller that runs the flow (the ``run`` command, a
+deployment's flow) starts one pool with ``worker_pool`` around it; without
+one, jobs run in the calling process.  Workers are not forked from the run's process: forking a
 process that runs Prefect's threads and event loop can deadlock.  They are
 forked from a forkserver, a clean process that has loaded the shard jobs'
 modules and tables once (``flows.worker_preload``), so that each worker starts
@@ -41,10 +43,8 @@ class RunInterrupted(RuntimeError):
     """The run was interrupted (Ctrl-C): no job starts any more."""
 
 
-# Set by ``interrupt_workers``; cleared when the next run's outermost
-# ``worker_pool`` block begins.
+# Set by ``interrupt_workers``; cleared when the next pool starts.
 _interrupted = threading.Event()
-_depth = 0
 
 
 def _launch_workers(executor: ProcessPoolExecutor, workers: int) -> None:
@@ -53,7 +53,7 @@ def _launch_workers(executor: ProcessPoolExecutor, workers: int) -> None:
             executor.submit(int)
 
 
-class _Pool:
+class WorkerPool:
     def __init__(self, workers: int, warm_up: Callable[[], None] | None) -> None:
         self.workers = workers
         self.warm_up = warm_up
@@ -165,36 +165,32 @@ def _start_worker(warm_up: Callable[[], None] | None, owner: int) -> None:
 
 # The pool of the run in progress.  Module state because Prefect tasks cannot
 # take a process pool as a parameter; ``worker_pool`` sets and clears it.
-_pool: _Pool | None = None
+_pool: WorkerPool | None = None
 
 
 @contextmanager
 def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> Iterator[None]:
-    """Run shard jobs in ``workers`` processes inside this block (in-process when 1).
-
-    Inside a block that already has a pool, that pool is used.
+    """Run this process's jobs in ``workers`` worker processes inside the block (here when 1).
 
     ``warm_up`` runs once in every worker as soon as it starts, so that loading
     modules and tables overlaps with whatever the caller does next (Prefect's
-    server start-up takes seconds).
+    server start-up takes seconds).  One pool at a time: a second raises
+    ``RuntimeError``.
     """
-    global _pool, _depth
-    if _depth == 0:
-        _interrupted.clear()  # a new run
-    _depth += 1
+    global _pool
+    if _pool is not None:
+        raise RuntimeError("this process already runs a worker pool")
+    _interrupted.clear()  # a new run
+    if workers <= 1:
+        yield
+        return
+    pool = WorkerPool(workers, warm_up)
+    _pool = pool
     try:
-        if workers <= 1 or _pool is not None:  # in-process, or the caller's pool serves
-            yield
-            return
-        pool = _Pool(workers, warm_up)
-        _pool = pool
-        try:
-            yield
-        finally:
-            _pool = None
-            pool.shutdown()
+        yield
     finally:
-        _depth -= 1
+        _pool = None
+        pool.shutdown()
 
 
 def interrupt_workers() -> None:

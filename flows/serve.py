@@ -23,16 +23,11 @@ the schedule, cancelling a run in progress) and a server started here stops.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.server import ServerStartError, _free_port, _healthy
+from flows.server import PrefectServer, ServerStartError, free_port, healthy
 
 if TYPE_CHECKING:
     from transforms.config import PipelineConfig
@@ -43,53 +38,6 @@ DEFAULT_PORT = 4200
 
 class ServerUnreachable(RuntimeError):
     """``PREFECT_API_URL`` names a server that does not answer."""
-
-
-class PrefectServer:
-    """``prefect server start`` as a child process: the API, the UI and the scheduler."""
-
-    def __init__(self, port: int, host: str = DEFAULT_HOST) -> None:
-        self.port = port
-        self.url = f"http://{host}:{port}"
-        self.api_url = f"{self.url}/api"
-        self.log = Path(tempfile.mkstemp(prefix="zhclean-prefect-server-", suffix=".log")[1])
-        command = [sys.executable, "-m", "prefect", "server", "start"]
-        command += ["--host", host, "--port", str(port), "--log-level", "WARNING"]
-        env = dict(os.environ)
-        env.pop("PREFECT_API_URL", None)
-        # zhclean's quiet defaults turn the UI off for run's temporary server; a
-        # long-lived server is where people look at runs.
-        env["PREFECT_UI_ENABLED"] = "true"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def wait_until_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerStartError(
-                    f"`prefect server start` exited with status {self.process.returncode}"
-                    f" (its output is in {self.log})"
-                )
-            if _healthy(self.api_url):
-                return
-            time.sleep(0.2)
-        raise ServerStartError(
-            f"`prefect server start` did not answer within {timeout:.0f} s (its output is in {self.log})"
-        )
-
-    def stop(self, keep_log: bool = False) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if not keep_log:
-            self.log.unlink(missing_ok=True)
 
 
 @dataclass
@@ -128,23 +76,23 @@ def choose_server(startup_timeout: float, port: int = DEFAULT_PORT) -> ServerCho
     """
     configured = configured_api_url()
     if configured:
-        if not _healthy(configured):
+        if not healthy(configured):
             raise ServerUnreachable(
                 f"the Prefect server of PREFECT_API_URL ({configured}) does not answer: start it, "
                 "or unset PREFECT_API_URL to let `zhclean serve` start one"
             )
         return ServerChoice(configured, "PREFECT_API_URL")
     default = f"http://{DEFAULT_HOST}:{port}/api"
-    if _healthy(default):
+    if healthy(default):
         return ServerChoice(default, "found running")
-    server = PrefectServer(port if _port_free(port) else _free_port())
+    server = PrefectServer(port if _port_free(port) else free_port())
     try:
         server.wait_until_healthy(startup_timeout)
     except ServerStartError:
-        server.stop(keep_log=True)  # the error names it
+        server.stop(keep_log=True, timeout=20)  # the error names it
         raise
     except BaseException:  # Ctrl-C or SIGTERM while it starts
-        server.stop()
+        server.stop(keep_log=False, timeout=20)
         raise
     return ServerChoice(server.api_url, "started by zhclean serve, stops with it", server)
 

@@ -1,4 +1,4 @@
-"""The Prefect API a command-line run talks to: the user's server, or a temporary one.
+"""Prefect servers zhclean starts, and the Prefect API a command-line run talks to.
 
 With ``PREFECT_API_URL`` set, a run uses that server.  Otherwise Prefect
 would start its temporary server only when the flow begins, and importing
@@ -33,21 +33,78 @@ DEFAULT_STARTUP_TIMEOUT = 120.0
 
 
 class ServerStartError(RuntimeError):
-    """The temporary Prefect server did not become healthy."""
+    """A Prefect server did not become healthy."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _healthy(api_url: str) -> bool:
+def healthy(api_url: str) -> bool:
+    """Whether the Prefect API at ``api_url`` answers its health check."""
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+class ServerProcess:
+    """A Prefect server as a child process: its API's address, its log, start-up and stop.
+
+    ``name`` says which server in messages; the log file is kept when the
+    server fails to start (the message names it) and removed otherwise.
+    """
+
+    name = "Prefect's server"
+
+    def __init__(
+        self, command: list[str], env: dict[str, str], port: int, host: str = "127.0.0.1"
+    ) -> None:
+        self.port = port
+        self.url = f"http://{host}:{port}"
+        self.api_url = f"{self.url}/api"
+        self.log = Path(tempfile.mkstemp(prefix="zhclean-prefect-server-", suffix=".log")[1])
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Out of the terminal's process group: Ctrl-C stops zhclean, which
+                # then still reports to the server and stops it itself.
+                start_new_session=True,
+            )
+
+    def wait_until_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerStartError(
+                    f"{self.name} exited with status {self.process.returncode}"
+                    f" (its output is in {self.log})"
+                )
+            if healthy(self.api_url):
+                return
+            time.sleep(0.1)
+        raise ServerStartError(
+            f"{self.name} did not answer within {timeout:.0f} s"
+            f" (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS; its output is in {self.log})"
+        )
+
+    def stop(self, keep_log: bool = True, timeout: float = 10) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if not keep_log:
+            self.log.unlink(missing_ok=True)
 
 
 # Runs first in the server's process, then replaces itself with the server's
@@ -69,7 +126,7 @@ os.execvp(sys.argv[2], sys.argv[2:])
 ZHCLEAN_APP = "flows.server_app:create_app"
 
 
-class TemporaryServer:
+class TemporaryServer(ServerProcess):
     """Prefect's server app, ephemeral mode, in a subprocess on a free local port.
 
     The subprocess ends with the thread that created this object (Linux), even
@@ -77,70 +134,43 @@ class TemporaryServer:
     as the run, such as the main thread.
     """
 
+    name = "Prefect's temporary server"
+
     # ``app``: Prefect's own, ``prefect.server.api.server:create_app``, for comparison.
     def __init__(self, command: list[str] | None = None, app: str = ZHCLEAN_APP) -> None:
-        self.port = _free_port()
-        self.api_url = f"http://127.0.0.1:{self.port}/api"
-        self.log = Path(tempfile.mkstemp(prefix="zhclean-prefect-server-", suffix=".log")[1])
+        port = free_port()
         # The command Prefect's own temporary server runs
         # (prefect.server.api.server.SubprocessASGIServer), with Prefect's app
         # wrapped to skip start-up set-up that has nothing to do (flows.server_app).
         command = command or [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "error",
-            "--lifespan",
-            "on",
+            *(sys.executable, "-m", "uvicorn", "--factory", app),
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--log-level", "error", "--lifespan", "on"),
         ]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _ENDS_WITH_PARENT, str(os.getpid()), *command],
-                env={
-                    **os.environ,
-                    "PREFECT_UI_ENABLED": "0",
-                    "PREFECT__SERVER_EPHEMERAL": "1",
-                    "PREFECT__SERVER_FINAL": "1",
-                },
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Out of the terminal's process group: Ctrl-C stops the run, which
-                # then still reports to the server and stops it itself.
-                start_new_session=True,
-            )
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        wrapped = [sys.executable, "-c", _ENDS_WITH_PARENT, str(os.getpid()), *command]
+        super().__init__(wrapped, env, port)
 
-    def wait_until_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerStartError(
-                    f"Prefect's temporary server exited with status {self.process.returncode}"
-                    f" (its output is in {self.log})"
-                )
-            if _healthy(self.api_url):
-                return
-            time.sleep(0.1)
-        raise ServerStartError(
-            f"Prefect's temporary server did not answer within {timeout:.0f} s"
-            f" (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS; its output is in {self.log})"
-        )
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+class PrefectServer(ServerProcess):
+    """``prefect server start``: the API, the UI and the scheduler, for ``zhclean serve``."""
+
+    name = "`prefect server start`"
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        command = [sys.executable, "-m", "prefect", "server", "start"]
+        command += ["--host", host, "--port", str(port), "--log-level", "WARNING"]
+        env = dict(os.environ)
+        env.pop("PREFECT_API_URL", None)
+        # zhclean's quiet defaults turn the UI off for run's temporary server; a
+        # long-lived server is where people look at runs.
+        env["PREFECT_UI_ENABLED"] = "true"
+        super().__init__(command, env, port, host)
 
 
 def _drain_prefect_clients() -> None:
@@ -180,7 +210,7 @@ def prefect_api() -> Iterator[TemporaryServer | None]:
         )
 
         if PREFECT_API_URL.value():  # the user's profile names a server
-            server.stop()
+            server.stop(keep_log=False)
             clean_exit = True
             yield None
             return
@@ -199,9 +229,7 @@ def prefect_api() -> Iterator[TemporaryServer | None]:
         clean_exit = True
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
-        if clean_exit:
-            server.log.unlink(missing_ok=True)
+        server.stop(keep_log=not clean_exit)
 
 
 def startup_timeout() -> float:

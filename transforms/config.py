@@ -1,19 +1,32 @@
 """The one configuration model: every knob of every stage, with defaults for Chinese news.
 
-Each stage receives only its own section (``ExtractConfig`` for extract, ...).
-``PipelineConfig`` composes them; ``flows.config`` loads it from TOML and CLI
-flags.  ``PipelineConfig.config_hash`` fingerprints the sections that change
-what is written, so two datasets with the same hash were cleaned the same way.
+Each stage receives only its own section, named like the stage
+(``[html_strip]`` for ``html_strip``, ...); ``run`` and ``release`` hold the
+knobs of the run engine and of releases.  ``load_config`` reads it from a TOML
+file and command-line overrides.  ``PipelineConfig.config_hash`` fingerprints
+the sections that change what is written, so two datasets with the same hash
+were cleaned the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from transforms.dedup.lsh import candidate_probability, lsh_bands_rows
 
 MiB = 1024 * 1024
 
@@ -49,7 +62,7 @@ class ExtractConfig(_Section):
     )
 
 
-class HtmlConfig(_Section):
+class HtmlStripConfig(_Section):
     # Records that are not known to be HTML go through the stripper only if
     # they contain markup; this forces every record through it instead.
     strip_all: bool = Field(False, description="strip HTML from every record, markup or not")
@@ -64,7 +77,7 @@ class NormalizeConfig(_Section):
     )
 
 
-class FilterConfig(_Section):
+class QualityConfig(_Section):
     min_chars: int = Field(
         100, ge=0, description="documents with fewer characters (after cleaning) are too_short"
     )
@@ -85,23 +98,46 @@ class DedupConfig(_Section):
     threshold: float = Field(
         0.8, gt=0.0, le=1.0, description="Jaccard at or above which two documents are duplicates"
     )
-    bands: int = Field(20, ge=1, description="LSH bands")
-    rows: int = Field(6, ge=1, description="rows (permutations) per LSH band")
+    # Left out, both follow from threshold and num_perm (``transforms.dedup.lsh``).
+    bands: int | None = Field(
+        None, ge=1, description="LSH bands (default: derived from threshold and num_perm)"
+    )
+    rows: int | None = Field(
+        None,
+        ge=1,
+        description="rows (permutations) per LSH band (default: derived with bands)",
+    )
     fold_script: bool = Field(
         True, description="compare traditional and simplified script as the same text"
     )
 
     @model_validator(mode="after")
-    def _bands_fit_signature(self) -> DedupConfig:
-        if self.bands * self.rows > self.num_perm:
+    def _banding(self) -> DedupConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError(
+                "set bands and rows together, or neither (then they follow from "
+                "threshold and num_perm)"
+            )
+        if self.bands is None:
+            bands, rows = lsh_bands_rows(self.threshold, self.num_perm)
+            # Filled in once, so that the dump and the config hash hold the values used.
+            object.__setattr__(self, "bands", bands)
+            object.__setattr__(self, "rows", rows)
+        elif self.bands * self.rows > self.num_perm:
             raise ValueError(
                 f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
             )
         return self
 
+    @property
+    def banding(self) -> tuple[int, int]:
+        """(bands, rows), filled in by validation."""
+        assert self.bands is not None and self.rows is not None
+        return self.bands, self.rows
+
     def candidate_probability(self, jaccard: float) -> float:
         """Probability that a pair with this Jaccard shares at least one band."""
-        return 1.0 - (1.0 - jaccard**self.rows) ** self.bands
+        return candidate_probability(jaccard, *self.banding)
 
 
 class SegmentConfig(_Section):
@@ -111,7 +147,7 @@ class SegmentConfig(_Section):
     )
 
 
-class OutputConfig(_Section):
+class WriteConfig(_Section):
     compression: Literal["zstd", "snappy", "gzip", "none"] = Field(
         "zstd", description="Parquet compression codec"
     )
@@ -128,7 +164,7 @@ class OutputConfig(_Section):
     )
 
     @model_validator(mode="after")
-    def _level_fits_codec(self) -> OutputConfig:
+    def _level_fits_codec(self) -> WriteConfig:
         # A level the codec refuses would fail the run only when it writes its output.
         levels = {"zstd": (1, 22), "gzip": (1, 9)}
         if self.compression in levels and self.compression_level is not None:
@@ -164,8 +200,6 @@ class RunConfig(_Section):
     )
 
     def resolved_workers(self) -> int:
-        import os
-
         return self.workers or os.cpu_count() or 1
 
 
@@ -225,6 +259,11 @@ class ReleaseConfig(_Section):
         return value
 
 
+# Sections renamed in zhclean 0.2 to the name of their stage; files and
+# deployments written before are still read (the new name wins where both are).
+LEGACY_SECTIONS = {"html": "html_strip", "filter": "quality", "output_files": "write"}
+
+
 class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -233,15 +272,30 @@ class PipelineConfig(BaseModel):
         description="input files and folders (folders are searched recursively)",
     )
     output: Path = Field(Path("output"), description="output dataset folder")
+    # One section per stage, named like it (see LEGACY_SECTIONS for older names).
     extract: ExtractConfig = ExtractConfig()
-    html: HtmlConfig = HtmlConfig()
+    html_strip: HtmlStripConfig = HtmlStripConfig()
     normalize: NormalizeConfig = NormalizeConfig()
-    filter: FilterConfig = FilterConfig()
+    quality: QualityConfig = QualityConfig()
     dedup: DedupConfig = DedupConfig()
     segment: SegmentConfig = SegmentConfig()
-    output_files: OutputConfig = OutputConfig()
+    write: WriteConfig = WriteConfig()
     run: RunConfig = RunConfig()
     release: ReleaseConfig = ReleaseConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_legacy_sections(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not LEGACY_SECTIONS.keys() & data.keys():
+            return data
+        data = dict(data)
+        for old, new in LEGACY_SECTIONS.items():
+            if old in data:
+                legacy = data.pop(old)
+                current = data.get(new)
+                both = isinstance(legacy, dict) and isinstance(current, dict)
+                data[new] = merge_settings(legacy, current) if both else current or legacy
+        return data
 
     @field_validator("inputs")
     @classmethod
@@ -250,14 +304,79 @@ class PipelineConfig(BaseModel):
             raise ValueError("at least one input path is required")
         return value
 
-    # Sections that change what is written; run knobs (workers, shard size)
-    # and paths do not, so they stay out of the hash.
-    _HASHED_SECTIONS = ("extract", "html", "normalize", "filter", "dedup", "segment")
+    # The sections of the stages that change what is written; how it is written
+    # (write: codec, file sizes), run knobs (workers, shard size) and paths
+    # do not, so they stay out of the hash.
+    HASHED_SECTIONS: ClassVar[tuple[str, ...]] = (
+        "extract",
+        "html_strip",
+        "normalize",
+        "quality",
+        "dedup",
+        "segment",
+    )
 
     @property
     def config_hash(self) -> str:
         payload = {
-            name: getattr(self, name).model_dump(mode="json") for name in self._HASHED_SECTIONS
+            name: getattr(self, name).model_dump(mode="json") for name in self.HASHED_SECTIONS
         }
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------- loading
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message is one line for the user."""
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file not found: {path}") from err
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
+
+
+def merge_settings(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s values, nested sections merged key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_settings(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _first_error(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"invalid configuration in {source}: {where}: {first['msg']}{more}"
+
+
+def load_config(
+    config_file: Path | None = None, overrides: dict[str, Any] | None = None
+) -> PipelineConfig:
+    """Defaults < ``config_file`` (TOML) < ``overrides`` (nested dict, e.g. from CLI flags).
+
+    Paths in the file are relative to the current directory, like paths on the
+    command line.  Raises ``ConfigError`` with a one-line message.
+    """
+    values: dict[str, Any] = {}
+    source = "command-line options"
+    if config_file is not None:
+        values = read_toml(config_file)
+        source = str(config_file)
+    values = merge_settings(values, overrides or {})
+    try:
+        return PipelineConfig.model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(_first_error(err, source)) from err

@@ -1,15 +1,19 @@
 """Every column zhclean writes, in one place.
 
-Three tables flow through the pipeline:
+The tables that flow through the pipeline:
 
-* ``RECORD_SCHEMA``: one row per extracted record, from extract through
-  filtering (the working batch every stage takes and returns).
+* ``INPUT_FILE_SCHEMA``: the batch of the source stage (extract): input files.
+* ``RECORD_SCHEMA``: one row per extracted record, the working batch from
+  extract on; later stages add columns (``KEPT_SCHEMA`` names them all).
+* ``REJECTION_SCHEMA``: what a stage returns for the rows it rejects, with a
+  ``reason`` from ``REJECTION_REASONS``; the code that runs the stages adds
+  ``stage`` and the writer the run lineage, which make ``REJECTED_SCHEMA``.
 * ``KEPT_SCHEMA``: the published dataset under ``<output>/data/``.
 * ``REJECTED_SCHEMA``: every record that was not kept, under
-  ``<output>/rejected/``, with a ``reason`` from ``REJECTION_REASONS``.
+  ``<output>/rejected/``.
 
-Stages build tables with ``empty_table`` / ``table_from_rows`` so that a
-column can never silently change type between stages.
+``table_from_rows`` and ``conform`` build tables with exactly a schema's
+columns, so that a column can never silently change type between stages.
 """
 
 from __future__ import annotations
@@ -40,6 +44,16 @@ LINEAGE_FIELDS: list[pa.Field] = [
     pa.field("config_hash", pa.string(), nullable=False),
     pa.field("processed_at", pa.timestamp("us", tz="UTC"), nullable=False),
 ]
+
+INPUT_FILE_SCHEMA = pa.schema(
+    [
+        pa.field("path", pa.string(), nullable=False),  # the file, absolute
+        pa.field("root", pa.string(), nullable=False),  # the input folder it was found under
+        # Records of this file that the dataset already holds (a changed file of an
+        # incremental run): extract does not return them again.
+        pa.field("known_doc_ids", pa.list_(pa.string()), nullable=False),
+    ]
+)
 
 RECORD_SCHEMA = pa.schema(
     [
@@ -137,12 +151,7 @@ COLUMN_DOCS: dict[str, str] = {
     "similarity": "for duplicates: estimated Jaccard with `duplicate_of` (1.0 for exact)",
 }
 
-PROVENANCE_COLUMNS: list[str] = [f.name for f in PROVENANCE_FIELDS]
 LINEAGE_COLUMNS: list[str] = [f.name for f in LINEAGE_FIELDS]
-
-
-def empty_table(schema: pa.Schema) -> pa.Table:
-    return schema.empty_table()
 
 
 def table_from_rows(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -169,9 +178,12 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-# What a stage emits for the records it rejects: the rejected table less the
-# run lineage, which the writer adds once per run.
-REJECTION_SCHEMA = pa.schema([f for f in REJECTED_SCHEMA if f.name not in LINEAGE_COLUMNS])
+# What a stage returns for the records it rejects: the rejected table less the
+# stage's name, which the code that runs the stages adds, and the run lineage,
+# which the writer adds once per run.
+REJECTION_SCHEMA = pa.schema(
+    [f for f in REJECTED_SCHEMA if f.name not in {"stage", *LINEAGE_COLUMNS}]
+)
 
 
 def with_lineage(table: pa.Table, lineage: Mapping[str, Any], schema: pa.Schema) -> pa.Table:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from transforms.engine.parquet_io import TMP_PREFIX
+from transforms.storage import TMP_PREFIX
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 import pytest
 
 from flows.cli import build_parser, main, overrides_from_args
+from tests.transforms.test_config import BAD_VALUES
 
 
 def run_cli(capsys, *argv):
@@ -70,7 +71,7 @@ def test_flags_map_onto_config_sections():
     )
     assert overrides_from_args(args) == {
         "inputs": ["in"],
-        "filter": {"min_chars": 10},
+        "quality": {"min_chars": 10},
         "dedup": {"enabled": False},
         "normalize": {"traditional_to_simplified": True},
         "run": {"shard_max_bytes": 1048576},
@@ -79,7 +80,7 @@ def test_flags_map_onto_config_sections():
 
 
 def test_the_traceback_goes_to_a_temporary_file_when_the_output_cannot_take_it(tmp_path):
-    from flows.cli import _write_error_log
+    from flows.cli import write_error_log as _write_error_log
 
     not_a_folder = tmp_path / "output"
     not_a_folder.write_text("a file where the output folder should be")
@@ -90,3 +91,41 @@ def test_the_traceback_goes_to_a_temporary_file_when_the_output_cannot_take_it(t
     assert log.parent != not_a_folder
     assert "RuntimeError: disk full" in log.read_text(encoding="utf-8")
     log.unlink()
+
+
+@pytest.mark.parametrize(("toml", "setting"), BAD_VALUES[::4])
+def test_a_bad_value_exits_2_naming_the_setting_before_any_work(tmp_path, capsys, toml, setting):
+    config = tmp_path / "zhclean.toml"
+    config.write_text(toml, encoding="utf-8")
+    output = tmp_path / "out"
+    assert main(["run", "--config", str(config), "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("zhclean: error: invalid configuration in ")
+    assert setting in err
+    assert not output.exists()
+
+
+def test_help_shows_each_default_once_and_never_none(capsys):
+    code, out = run_cli(capsys, "run", "--help")
+    assert code == 0
+    assert "(default: None)" not in out.out
+    help_text = " ".join(out.out.split())
+    assert "quality.min_chars; default: 100)" in help_text
+    assert "(run.workers; default: all cores)" in help_text
+    assert "keep duplicates" in help_text and "(dedup.enabled = false; default: on)" in help_text
+    assert "(dedup.bands; default: derived from threshold and num_perm)" in help_text
+    assert help_text.count("(default:") + help_text.count("; default:") == help_text.count(
+        "default:"
+    )
+
+
+def test_each_setting_flag_names_its_setting_and_the_setting_exists(capsys):
+    from flows.cli.options import RUN_FLAGS
+    from transforms.config import PipelineConfig
+
+    _, out = run_cli(capsys, "run", "--help")
+    help_text = " ".join(out.out.split())
+    for flag in RUN_FLAGS:
+        section, name = flag.setting.split(".")
+        assert name in type(getattr(PipelineConfig(), section)).model_fields, flag.setting
+        assert flag.flag in help_text and flag.setting in help_text, flag.flag

@@ -21,6 +21,7 @@ from uuid import UUID
 
 import pytest
 
+from flows.server import free_port
 from tests.flows.corpus import SAMPLE, write_jsonl_corpus
 from tests.flows.reliability_support import outcome, prefect_server, read_stats, run_cli
 
@@ -36,14 +37,6 @@ class DaskCluster:
     address: str
     worker_pids: set[int]
     logs: Path
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -68,7 +61,7 @@ def dask_cluster(prefect_api_url, tmp_path_factory) -> Iterator[DaskCluster]:
     from distributed import Client
 
     home = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     env = {**os.environ, "PREFECT_API_URL": prefect_api_url}
     dask = [sys.executable, "-m", "dask"]
     processes: list[subprocess.Popen] = []

@@ -1,6 +1,6 @@
 """Faults while a run writes: a full disk and an output folder made read-only mid-run.
 
-Every file zhclean writes goes through ``transforms.engine.parquet_io.atomic_path``;
+Every file zhclean writes goes through ``transforms.storage.atomic_path``;
 these tests replace its seam ``_written`` with a ``WriteFault`` so that, from
 some write on, the write fails the way a full disk (``ENOSPC``) or a read-only folder
 (``EROFS``) fails it, after half the file's bytes are written.  The runs are
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-import transforms.engine.parquet_io as parquet_io
+import transforms.storage as storage
 from tests.flows.reliability_support import (
     WriteFault,
     outcome,
@@ -62,7 +62,7 @@ def assert_failed_cleanly(run, output: Path, message: str) -> None:
     assert lines[0].startswith("zhclean: error: run failed: ") and message in lines[0], lines[0]
     assert (output / "zhclean-error.log").is_file()
     assert unfinished_files_that_look_finished(output) == []
-    assert not list(output.rglob(f"{parquet_io.TMP_PREFIX}*"))
+    assert not list(output.rglob(f"{storage.TMP_PREFIX}*"))
 
 
 def test_disk_full_while_preparing_stops_and_resume_finishes_the_same(
@@ -74,7 +74,7 @@ def test_disk_full_while_preparing_stops_and_resume_finishes_the_same(
     fault = WriteFault(
         errno.ENOSPC, armed_by=lambda destination: destination.name == "prepared.json"
     )
-    monkeypatch.setattr(parquet_io, "_written", fault)
+    monkeypatch.setattr(storage, "_written", fault)
     run = run_cli(str(SAMPLE), "-o", str(output), *OPTIONS)
     assert fault.failed, "the fault was never met"
     assert_failed_cleanly(run, output, "No space left on device")
@@ -97,7 +97,7 @@ def test_output_made_read_only_mid_run_stops_and_a_rerun_gives_the_clean_result(
     output = tmp_path / "out"
     # Everything up to deduplication is written, then the folder turns read-only.
     fault = WriteFault(errno.EROFS, matches=lambda destination: "final" in destination.parts)
-    monkeypatch.setattr(parquet_io, "_written", fault)
+    monkeypatch.setattr(storage, "_written", fault)
     run = run_cli(str(SAMPLE), "-o", str(output), *OPTIONS)
     assert fault.failed
     assert_failed_cleanly(run, output, "Read-only file system")
@@ -120,7 +120,7 @@ def test_disk_full_when_publishing_leaves_the_previous_dataset_whole(
     stats_before = (output / "stats.json").read_bytes()
 
     fault = WriteFault(errno.ENOSPC, matches=lambda destination: destination.name == "stats.json")
-    monkeypatch.setattr(parquet_io, "_written", fault)
+    monkeypatch.setattr(storage, "_written", fault)
     run = run_cli(str(SAMPLE), "-o", str(output), *OPTIONS)
     assert fault.failed
     assert_failed_cleanly(run, output, "No space left on device")

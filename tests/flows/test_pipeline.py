@@ -210,17 +210,17 @@ def test_a_shard_that_keeps_failing_is_reported_and_the_others_are_published(
     run_output, tmp_path, monkeypatch, capsys
 ):
     """A deterministic bug met by one file fails that shard only (after Prefect's retries)."""
-    import transforms.engine.shard_jobs as shard_jobs
+    import transforms.stages.extract as extract_stage
     from flows.cli import main
 
-    real_extract = shard_jobs.extract_file
+    real_extract = extract_stage.extract_file
 
     def extract_or_fail(path, root, cfg):
         if path.name.startswith("001_"):
             raise RuntimeError("injected bug")
         return real_extract(path, root, cfg)
 
-    monkeypatch.setattr(shard_jobs, "extract_file", extract_or_fail)
+    monkeypatch.setattr(extract_stage, "extract_file", extract_or_fail)
     output = tmp_path / "out"
     args = ["run", str(SAMPLE), "-o", str(output), "--workers", "1", "--shard-max-mb", "0.001"]
     assert main([*args, "--quiet"]) == 1
@@ -246,9 +246,9 @@ def _failing_reads(monkeypatch, name_prefix: str, times: int | None = None) -> l
     import errno
     import os
 
-    import transforms.engine.shard_jobs as shard_jobs
+    import transforms.stages.extract as extract_stage
 
-    real_extract = shard_jobs.extract_file
+    real_extract = extract_stage.extract_file
     calls: list[str] = []
 
     def extract_or_eio(path, root, cfg):
@@ -258,8 +258,8 @@ def _failing_reads(monkeypatch, name_prefix: str, times: int | None = None) -> l
                 raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
         return real_extract(path, root, cfg)
 
-    monkeypatch.setattr(shard_jobs, "extract_file", extract_or_eio)
-    monkeypatch.setattr(shard_jobs, "READ_RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(extract_stage, "extract_file", extract_or_eio)
+    monkeypatch.setattr(extract_stage, "READ_RETRY_DELAYS", (0.0, 0.0))
     return calls
 
 
@@ -306,13 +306,13 @@ def test_a_read_error_that_passes_is_not_a_failure(kept, tmp_path, monkeypatch):
 
 
 def test_a_run_in_which_every_shard_fails_fails_with_the_first_error(tmp_path, monkeypatch, capsys):
-    import transforms.engine.shard_jobs as shard_jobs
+    import transforms.stages.extract as extract_stage
     from flows.cli import main
 
     def always_fail(path, root, cfg):
         raise RuntimeError(f"injected bug in {path.name}")
 
-    monkeypatch.setattr(shard_jobs, "extract_file", always_fail)
+    monkeypatch.setattr(extract_stage, "extract_file", always_fail)
     output = tmp_path / "out"
     args = ["run", str(SAMPLE), "-o", str(output), "--workers", "1", "--shard-max-mb", "0.001"]
     assert main([*args, "--quiet"]) == 1

@@ -25,7 +25,7 @@ from uuid import UUID
 import pytest
 
 from flows.cli import main
-from flows.server import _healthy
+from flows.server import free_port, healthy
 from tests.flows.reliability_support import CliRun
 from tests.paths import SAMPLE
 from transforms.engine.lock import output_lock
@@ -33,14 +33,6 @@ from transforms.engine.lock import output_lock
 START_TIMEOUT = 120.0
 RUN_TIMEOUT = 120.0
 ANNOUNCED = re.compile(r"PREFECT_API_URL=(\S+) prefect deployment run '([^']+)'")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -83,7 +75,7 @@ def test_an_invalid_cron_is_a_usage_error(tmp_path):
 
 
 def test_a_prefect_api_url_that_does_not_answer_is_not_replaced(monkeypatch, tmp_path):
-    url = f"http://127.0.0.1:{_free_port()}/api"
+    url = f"http://127.0.0.1:{free_port()}/api"
     monkeypatch.setenv("PREFECT_API_URL", url)
     result = _serve_cli(str(SAMPLE), "-o", str(tmp_path / "out"))
     assert result.status == 1 and result.stderr.count("\n") == 1
@@ -98,7 +90,7 @@ def test_a_dask_cluster_needs_a_prefect_server_the_workers_reach(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     command = [sys.executable, "-m", "flows.cli", "serve", str(SAMPLE), "--config", str(config)]
-    command += ["-o", str(tmp_path / "out"), "--port", str(_free_port())]
+    command += ["-o", str(tmp_path / "out"), "--port", str(free_port())]
     process = subprocess.Popen(
         command,
         env=env,
@@ -126,7 +118,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     output = home / "out"
     stdout, stderr = home / "serve.out", home / "serve.err"
     command = [sys.executable, "-m", "flows.cli", "serve", str(SAMPLE), "-o", str(output)]
-    command += ["--cron", "0 3 * * *", "--name", "test", "--port", str(_free_port())]
+    command += ["--cron", "0 3 * * *", "--name", "test", "--port", str(free_port())]
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         # Its own process group: the finalizer can end serve and the server it started.
         process = subprocess.Popen(
@@ -215,5 +207,5 @@ def test_triggered_runs_hold_the_output_lock_and_clean_the_sample(served):
 def test_sigterm_stops_serve_and_the_server_it_started(served):
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(timeout=60) == 0
-    assert _wait_for("the server to stop", lambda: not _healthy(served.api_url), 30)
+    assert _wait_for("the server to stop", lambda: not healthy(served.api_url), 30)
     assert "Traceback" not in served.stderr.read_text(encoding="utf-8")

@@ -2,9 +2,13 @@
 
 It runs inside each shard's job so that the cross-shard steps
 (``transforms.engine.dedup_jobs``) read only small fixed-size columns.
+Every step keys documents by ``doc_key``, the first 64 bits of the
+``doc_id`` hash.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -12,15 +16,44 @@ import pyarrow.compute as pc
 
 from transforms.codepoints import texts_from_code_points
 from transforms.config import DedupConfig
+from transforms.dedup.bands import band_table
 from transforms.dedup.canonical import canonical_code_points, exact_hashes
-from transforms.dedup.core import FINGERPRINT_SCHEMA, band_table, doc_keys, signature_matrix
 from transforms.dedup.minhash import code_point_signatures
+
+FINGERPRINT_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("doc_key", pa.int64(), nullable=False),
+        pa.field("exact_hash", pa.string()),  # null: nothing to match on (no letters or digits)
+        pa.field("signature", pa.list_(pa.uint32())),  # null with exact_hash
+        pa.field("content_chars", pa.int32(), nullable=False),  # letters and digits: completeness
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("source_record", pa.int64(), nullable=False),
+        pa.field("priority", pa.int8(), nullable=False),  # 0: already in the dataset; 1: new
+        # Read only for the pairs near the threshold (exact Jaccard).
+        pa.field("canonical", pa.string()),
+    ]
+)
+
+
+def doc_keys(doc_ids: Sequence[str]) -> np.ndarray:
+    """int64 key of each doc_id: its first 16 hex digits (doc_ids are hashes already)."""
+    return np.array([int(d[:16], 16) for d in doc_ids], dtype=np.uint64).view(np.int64)
+
+
+def signature_matrix(column: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
+    """A signature column as a (rows, num_perm) uint32 matrix."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
+    if flat.size != len(column) * num_perm:
+        raise ValueError(f"signatures must all have num_perm = {num_perm} values")
+    return flat.reshape(len(column), num_perm)
 
 
 def fingerprint_batch(
     records: pa.Table, cfg: DedupConfig, priority: int = 1, with_canonical: bool = True
 ) -> pa.Table:
-    """FINGERPRINT_SCHEMA rows for ``records`` (cleaned RECORD_SCHEMA rows).
+    """FINGERPRINT_SCHEMA rows for ``records`` (cleaned documents).
 
     A document whose canonical form is empty (no letter or digit) gets no hash
     and no signature: it has nothing to be matched on and is never a duplicate.
@@ -60,4 +93,4 @@ def fingerprint_bands(fingerprints: pa.Table, cfg: DedupConfig) -> pa.Table:
     """BAND_SCHEMA rows of every document that has a signature."""
     matched = fingerprints.filter(pc.is_valid(fingerprints.column("signature")))
     matrix = signature_matrix(matched.column("signature"), cfg.num_perm)
-    return band_table(matched.column("doc_key").to_numpy(), matrix, cfg)
+    return band_table(matched.column("doc_key").to_numpy(), matrix, *cfg.banding)

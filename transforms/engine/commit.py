@@ -1,4 +1,4 @@
-"""Putting a finished run's files in place as the dataset.
+"""Committing a finished run: its files put in place as the dataset, recorded last.
 
 A full run replaces the dataset: each of ``data/``, ``rejected/`` and
 ``index/`` is swapped by two renames (old folder aside, new folder in), so a
@@ -25,11 +25,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from transforms.engine.dataset_state import DATASET_FILE, DATASET_FOLDERS, MANIFEST_FILE, RUNS_DIR
-from transforms.engine.parquet_io import write_json, write_table
-from transforms.engine.work_layout import final_dir
-
-PUBLISHED_FOLDERS = DATASET_FOLDERS
+from transforms.engine.dataset_state import (
+    DATASET_FILE,
+    DATASET_FOLDERS,
+    MANIFEST_FILE,
+    RUNS_DIR,
+    DatasetState,
+)
+from transforms.engine.run_plan import RunPlan
+from transforms.engine.work_layout import final_dir, prepared_marker
+from transforms.storage import read_json, write_json, write_table
 
 
 def publish(
@@ -62,7 +67,7 @@ def publish(
     if not incremental:
         # The old dataset stops being one before its folders go.
         (output / DATASET_FILE).unlink(missing_ok=True)
-    for name in PUBLISHED_FOLDERS:
+    for name in DATASET_FOLDERS:
         folder = final / name
         folder.mkdir(parents=True, exist_ok=True)
         if incremental:
@@ -90,3 +95,35 @@ def _move_parts(staged: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for item in sorted(staged.iterdir()):
         item.rename(target / item.name)
+
+
+def commit_run(plan: RunPlan, stats: dict[str, Any], shard_ids: list[str]) -> Path:
+    """Publish the run of ``plan`` (its shards ``shard_ids``, ``stats``) into its output:
+    the dataset's files, its input manifest and its commit record; returns ``stats.json``.
+
+    The files of the shards that ran are recorded as done, with the SHA-256 their
+    jobs read, except those that could not be read: the next run tries them again.
+    """
+    unread = {f["path"] for f in stats["failed_inputs"]}
+    done = [
+        f
+        for s in plan.shards
+        if s.shard_id in shard_ids
+        for f in s.files
+        if str(f.path) not in unread
+    ]
+    for shard_id in shard_ids:
+        prepared = read_json(prepared_marker(plan.work_dir, shard_id))
+        plan.inputs.sha256.update(prepared["files_sha256"])
+    output = plan.config.output.resolve()
+    base = plan.state if plan.incremental else DatasetState(output)
+    tag = stats["run_tag"]
+    return publish(
+        plan.work_dir,
+        output,
+        stats,
+        incremental=plan.incremental,
+        record=base.record(plan.config.config_hash, plan.config.run.dedup_partitions, tag),
+        manifest=base.updated_manifest(plan.inputs, done, tag),
+        tag=tag,
+    )

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.engine.inputs import InputFile
-from transforms.engine.parquet_io import read_json, read_table
+from transforms.storage import read_json, read_table
 
 DATASET_FILE = "dataset.json"
 MANIFEST_FILE = "inputs.parquet"
@@ -49,6 +49,11 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("sha256", pa.string(), nullable=False),
         pa.field("run_tag", pa.string(), nullable=False),  # the run that last processed it
     ]
+)
+
+
+KNOWN_DOCUMENTS_SCHEMA = pa.schema(
+    [pa.field("doc_id", pa.string()), pa.field("source_uri", pa.string())]
 )
 
 
@@ -189,17 +194,17 @@ class DatasetState:
             }
         return pa.Table.from_pylist([rows[p] for p in sorted(rows)], schema=MANIFEST_SCHEMA)
 
-    def known_doc_ids(self, paths: list[str]) -> pa.Array:
-        """doc_ids already in the dataset (kept or rejected) that came from the files ``paths``."""
+    def known_doc_ids(self, paths: list[str]) -> pa.Table:
+        """``doc_id`` and ``source_uri`` of the documents already in the dataset (kept or
+        rejected) that came from the files ``paths``."""
         wanted = pa.array([Path(p).as_uri() for p in paths], pa.string())
-        found = []
+        found = [KNOWN_DOCUMENTS_SCHEMA.empty_table()]
         for folder in ("data", "rejected"):
             for part in sorted((self.output / folder).glob("*.parquet")):
                 table = read_table(part, columns=["doc_id", "source_uri"])
-                found.append(table.filter(pc.is_in(table.column("source_uri"), wanted)))
-        if not found:
-            return pa.array([], pa.string())
-        return pa.concat_tables(found).column("doc_id").combine_chunks()
+                table = table.filter(pc.is_in(table.column("source_uri"), wanted))
+                found.append(table.cast(KNOWN_DOCUMENTS_SCHEMA))
+        return pa.concat_tables(found)
 
     def record(self, config_hash: str, dedup_partitions: int, tag: str) -> dict[str, Any]:
         """The new ``dataset.json`` once the run ``tag`` is committed."""

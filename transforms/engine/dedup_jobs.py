@@ -9,7 +9,8 @@ documents that share a hash, and the documents of candidate pairs:
    parallel): ``dedup/pairs/<p>.parquet``.
 3. ``resolve_duplicates``: verifies the pairs, forms clusters and writes
    ``dedup/<shard_id>.parquet`` (decisions of that shard's documents that are
-   in a cluster of two or more) and ``dedup/dedup.json``.
+   in a cluster of two or more) and ``dedup/dedup.json`` (the stage's corpus-wide
+   tallies and the seconds of each step).
 
 Each shard's prepare job left ``shards/<id>/fingerprints.parquet`` and
 ``shards/<id>/bands/<p>.parquet``.
@@ -28,22 +29,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from transforms.config import PipelineConfig
+from transforms.dedup.bands import PAIR_SCHEMA, candidate_pairs
 from transforms.dedup.canonical import canonical_batch
-from transforms.dedup.core import (
-    DECISION_SCHEMA,
-    PAIR_SCHEMA,
-    RANK_COLUMNS,
-    DedupCounts,
-    candidate_pairs,
-    exact_duplicate_pairs,
-    exact_jaccard_from_texts,
-    involved_keys,
-    resolve_clusters,
-    shared_hashes,
-    signature_matrix,
-    verify_pairs,
-)
-from transforms.engine.parquet_io import read_json, read_table, write_json, write_table
+from transforms.dedup.clusters import DECISION_SCHEMA, involved_keys, resolve_clusters
+from transforms.dedup.exact import exact_duplicate_pairs, shared_hashes
+from transforms.dedup.fingerprint import signature_matrix
+from transforms.dedup.keep_rule import RANK_COLUMNS
+from transforms.dedup.verify import exact_jaccard_from_texts, verify_pairs
 from transforms.engine.work_layout import (
     band_partition_path,
     decisions_path,
@@ -54,11 +46,10 @@ from transforms.engine.work_layout import (
     job_worker,
     pairs_marker,
     pairs_path,
-    prepared_marker,
     resolved_marker,
     shard_dir,
 )
-from transforms.stage import StageCounts
+from transforms.storage import read_json, read_table, write_json, write_table
 
 EXACT_SCHEMA = pa.schema(
     [
@@ -241,67 +232,61 @@ def published_texts(inputs: DedupInputs, doc_ids: list[str]) -> list[str]:
     return [text_of[d] for d in doc_ids]
 
 
+def _candidate_pairs_of_run(work_dir: Path, partitions: int) -> np.ndarray:
+    """Every partition's candidate pairs, once each (a pair may share bands in several)."""
+    files = [pairs_path(work_dir, p) for p in range(partitions)]
+    tables = [read_table(p) for p in files if p.exists()] or [PAIR_SCHEMA.empty_table()]
+    found = pa.concat_tables(tables)
+    stacked = np.column_stack([found.column("left").to_numpy(), found.column("right").to_numpy()])
+    return np.unique(stacked, axis=0).reshape(-1, 2)
+
+
 def resolve_duplicates(inputs: DedupInputs, partitions: int, cfg: PipelineConfig) -> Path:
+    """Verify the candidate pairs, form clusters and write each shard's decisions."""
     started = time.perf_counter()
-    work_dir, shard_ids = inputs.work_dir, inputs.shard_ids
-    pairs_files = [pairs_path(work_dir, p) for p in range(partitions)]
-    all_pairs = pa.concat_tables(
-        [read_table(p) for p in pairs_files if p.exists()] or [PAIR_SCHEMA.empty_table()]
-    )
-    pairs = np.unique(
-        np.column_stack(
-            [all_pairs.column("left").to_numpy(), all_pairs.column("right").to_numpy()]
-        ),
-        axis=0,
-    ).reshape(-1, 2)
+    work_dir = inputs.work_dir
+    pairs = _candidate_pairs_of_run(work_dir, partitions)
     signatures_of, canonical_of = _lookups(inputs, cfg)
-    verified, similarity = verify_pairs(
-        pairs,
-        signatures_of,
-        cfg.dedup.threshold,
-        exact_jaccard_from_texts(canonical_of, cfg.dedup.ngram_size),
-    )
+    exact_jaccard = exact_jaccard_from_texts(canonical_of, cfg.dedup.ngram_size)
+    verified, similarity = verify_pairs(pairs, signatures_of, cfg.dedup.threshold, exact_jaccard)
     exact = _exact_pairs(work_dir)
-    nodes = involved_keys(exact, verified)
-    info = _read_matching(inputs, RANK_COLUMNS, "doc_key", pa.array(nodes))
+    info = _read_matching(inputs, RANK_COLUMNS, "doc_key", pa.array(involved_keys(exact, verified)))
     decisions = resolve_clusters(
         info.drop_columns(["shard_id"]), exact, verified, similarity, signatures_of
     )
-    owner = info.select(["doc_id", "shard_id"])
-    decisions = decisions.join(owner, "doc_id", join_type="inner")
+    decisions = decisions.join(info.select(["doc_id", "shard_id"]), "doc_id", join_type="inner")
     # Published documents stay as they are: only this run's documents get decisions.
     decisions = decisions.filter(pc.not_equal(decisions.column("shard_id"), INDEX_OWNER))
-    for shard_id in shard_ids:
+    for shard_id in inputs.shard_ids:
         mine = decisions.filter(pc.equal(decisions.column("shard_id"), shard_id))
         write_table(mine.select(DECISION_SCHEMA.names), decisions_path(work_dir, shard_id))
-
-    documents = sum(
-        read_json(prepared_marker(work_dir, s))["stages"]["filter"]["kept"] for s in shard_ids
-    )
-    counts = DedupCounts.of(documents, decisions, len(pairs), len(verified))
-    stage = StageCounts(stage="dedup", input=documents, kept=counts.kept)
-    for reason, found in (
-        ("exact_duplicate", counts.exact_duplicates),
-        ("near_duplicate", counts.near_duplicates),
-    ):
-        if found:
-            stage.rejected[reason] = found
-    stage.extra.update(
-        {k: v for k, v in counts.to_dict().items() if k not in ("documents", "kept")}
-    )
-    # Summed job time of every dedup step (the pair jobs may have run in parallel).
-    pair_markers = [pairs_marker(work_dir, p) for p in range(partitions)]
-    steps = {
-        "exact": read_json(exact_marker(work_dir))["seconds"],
-        "candidate_pairs": sum(read_json(f)["seconds"] for f in pair_markers if f.exists()),
-        "resolve": time.perf_counter() - started,
-    }
-    stage.seconds = sum(steps.values())
     return write_json(
         {
-            "stages": {"dedup": stage.check().to_dict()},
-            "seconds_by_step": steps,
+            "extra": _corpus_tallies(decisions, len(pairs), len(verified)),
+            "seconds_by_step": _step_seconds(work_dir, partitions, started),
             "worker": job_worker(),
         },
         resolved_marker(work_dir),
     )
+
+
+def _corpus_tallies(decisions: pa.Table, candidates: int, verified: int) -> dict[str, int]:
+    """The dedup stage's tallies that only the whole run knows."""
+    kept = decisions.filter(pc.equal(decisions.column("status"), "kept"))
+    sizes = kept.column("dup_cluster_size").to_numpy()
+    return {
+        "candidate_pairs": candidates,
+        "verified_pairs": verified,
+        "clusters_with_duplicates": int((sizes > 1).sum()),
+        "largest_cluster": int(sizes.max(initial=1)),
+    }
+
+
+def _step_seconds(work_dir: Path, partitions: int, resolve_started: float) -> dict[str, float]:
+    """Summed job time of each corpus-wide dedup step (the pair jobs may have run in parallel)."""
+    pair_markers = [pairs_marker(work_dir, p) for p in range(partitions)]
+    return {
+        "exact": read_json(exact_marker(work_dir))["seconds"],
+        "candidate_pairs": sum(read_json(f)["seconds"] for f in pair_markers if f.exists()),
+        "resolve": time.perf_counter() - resolve_started,
+    }

@@ -22,9 +22,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from transforms.config import OutputConfig, PipelineConfig, ReleaseConfig
-from transforms.release.build import KeptProfile, RejectedProfile, source_of, type_name
+from transforms.config import LEGACY_SECTIONS, PipelineConfig, ReleaseConfig, WriteConfig
+from transforms.pipeline import STAGE_NAMES
 from transforms.release.changes import Changes
+from transforms.release.manifest import type_name
+from transforms.release.plots import documents_per_source, length_histogram, removals_per_reason
+from transforms.release.profile import KeptProfile, RejectedProfile, source_of
 from transforms.schema import COLUMN_DOCS, REJECTION_REASONS
 
 # Hugging Face's size_categories buckets: (exclusive upper bound, label).
@@ -41,16 +44,7 @@ _SIZE_BUCKETS = [
     (10**12, "100B<n<1T"),
 ]
 
-# Pipeline stage -> config section holding its settings, and what the stage does.
-STAGE_SECTIONS = {
-    "extract": "extract",
-    "html_strip": "html",
-    "normalize": "normalize",
-    "filter": "filter",
-    "dedup": "dedup",
-    "segment": "segment",
-    "write": "output_files",
-}
+# What each stage does, for the card; its settings are the config section of its name.
 STAGE_PROSE = {
     "extract": (
         "Raw dumps are split into records: multi-document `.txt` dumps, `.html`/`.htm` "
@@ -69,7 +63,7 @@ STAGE_PROSE = {
         "(paragraphs separated by one newline), and optionally traditional → simplified "
         "script (OpenCC `t2s`)."
     ),
-    "filter": (
+    "quality": (
         "Documents that are empty, too short, or have too small a share of Chinese (Han) "
         "characters are removed."
     ),
@@ -109,13 +103,15 @@ class CardFacts:
     input_manifest: dict[str, Any] | None
     previous: dict[str, Any] | None
     changes: Changes | None
-    output_files: OutputConfig
+    write: WriteConfig
     plots: dict[str, str] = field(default_factory=dict)
 
     @property
     def config(self) -> dict[str, Any]:
-        """The cleaning settings of the latest run the documents came from."""
-        return (self.runs[-1].get("config") or {}) if self.runs else {}
+        """The cleaning settings of the latest run the documents came from (sections under
+        their current names, also for runs of zhclean before 0.2)."""
+        config = (self.runs[-1].get("config") or {}) if self.runs else {}
+        return {current_name(name): section for name, section in config.items()}
 
     @property
     def deduplicated(self) -> bool:
@@ -126,8 +122,13 @@ class CardFacts:
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
     def stage_order(self) -> list[str]:
-        names = [name for run in self.runs for name in run.get("stages", {})]
-        return list(dict.fromkeys([*names, *STAGE_SECTIONS]))
+        names = [current_name(name) for run in self.runs for name in run.get("stages", {})]
+        return list(dict.fromkeys([*STAGE_NAMES, *names]))
+
+
+def current_name(name: str) -> str:
+    """A stage's or config section's name today (runs before zhclean 0.2 used others)."""
+    return LEGACY_SECTIONS.get(name, name)
 
 
 # -- helpers -----------------------------------------------------------------
@@ -175,8 +176,6 @@ def _yaml_list(values: list[str]) -> list[str]:
 
 def write_plots(facts: CardFacts, folder: Path) -> dict[str, str]:
     """Draw the card's PNG plots into ``folder``; return name -> path relative to the release."""
-    from transforms.release.plots import documents_per_source, length_histogram, removals_per_reason
-
     plots = {
         "length": length_histogram(facts.kept.lengths(), folder / "length_distribution.png"),
         "sources": documents_per_source(facts.source_counts(), folder / "documents_per_source.png"),
@@ -257,7 +256,7 @@ def _usage(facts: CardFacts) -> list[str]:
         "## Loading",
         "",
         "The documents are Parquet files under `data/` (zstd, row groups of "
-        f"{facts.output_files.row_group_rows:,} rows for streaming readers):",
+        f"{facts.write.row_group_rows:,} rows for streaming readers):",
         "",
         "```python",
         "import pandas as pd",
@@ -364,7 +363,8 @@ def _columns(facts: CardFacts) -> list[str]:
 def _stage_totals(facts: CardFacts) -> dict[str, dict[str, int]]:
     totals: dict[str, dict[str, int]] = {}
     for run in facts.runs:
-        for name, counts in run.get("stages", {}).items():
+        for stage, counts in run.get("stages", {}).items():
+            name = current_name(stage)
             into = totals.setdefault(name, {"input": 0, "kept": 0, "removed": 0})
             into["input"] += int(counts.get("input", 0))
             into["kept"] += int(counts.get("kept", 0))
@@ -376,7 +376,8 @@ def _cleaning(facts: CardFacts) -> list[str]:
     config = facts.config
     totals = _stage_totals(facts)
     removed_by_stage: dict[str, list[tuple[str, int]]] = {}
-    for (stage, reason), n in facts.rejected.by_stage_reason.items():
+    for (stage_name, reason), n in facts.rejected.by_stage_reason.items():
+        stage = current_name(stage_name)
         removed_by_stage.setdefault(stage, []).append((reason, n))
     hashes = sorted({str(r.get("config_hash")) for r in facts.runs})
     lines = [
@@ -393,9 +394,9 @@ def _cleaning(facts: CardFacts) -> list[str]:
         "",
     ]
     for number, stage in enumerate(
-        [s for s in facts.stage_order() if s in totals or s in STAGE_SECTIONS], start=1
+        [s for s in facts.stage_order() if s in totals or s in STAGE_NAMES], start=1
     ):
-        section = STAGE_SECTIONS.get(stage)
+        section = stage if stage in STAGE_NAMES else None
         lines += [f"### {number}. {stage}", "", STAGE_PROSE.get(stage, ""), ""]
         settings = config.get(section, {}) if section else {}
         docs = _setting_docs(section) if section else {}

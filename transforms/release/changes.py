@@ -24,8 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.engine.parquet_io import write_table
+from transforms.release.manifest import ReleaseError
+from transforms.release.profile import source_of
 from transforms.schema import REJECTION_REASONS
+from transforms.storage import write_table
 
 CHANGE_SCHEMA = pa.schema(
     [
@@ -45,6 +47,7 @@ CHANGE_REASONS: dict[str, str] = {
     "record_gone": "its input file is still there but no longer yields this record (it changed)",
 }
 LISTED_DOCUMENTS = 50
+ID_COLUMNS = ["doc_id", "source_path"]
 
 
 def reason_meaning(reason: str) -> str:
@@ -86,6 +89,61 @@ def _lookup(keys: pa.ChunkedArray, table: pa.Table | None, column: str) -> list[
     return pc.take(table[column].combine_chunks(), index).to_pylist()
 
 
+def _previous_files(previous_dir: Path, manifest: dict[str, Any], kind: str) -> list[Path]:
+    paths = [previous_dir / f["path"] for f in manifest["files"] if f["kind"] == kind]
+    for path in paths:
+        if not path.is_file():
+            raise ReleaseError(
+                f"previous release {manifest['version']} is missing {path} (zhclean verify it)"
+            )
+    return paths
+
+
+def _added_reasons(
+    added: pa.Table, previous: pa.Table, previous_rejected: pa.Table | None
+) -> list[str]:
+    known_paths = set(previous["source_path"].to_pylist())
+    if previous_rejected is not None:
+        known_paths |= set(previous_rejected["source_path"].to_pylist())
+    reasons = []
+    paths = added["source_path"].to_pylist()
+    was_rejected = _lookup(added["doc_id"], previous_rejected, "reason")
+    for path, was in zip(paths, was_rejected, strict=True):
+        if was is not None:
+            reasons.append(f"previously_rejected:{was}")
+        else:
+            reasons.append("new_record" if path in known_paths else "new_input_file")
+    return reasons
+
+
+def _removed_reasons(removed: pa.Table, current: pa.Table, current_rejected: pa.Table) -> list[str]:
+    current_paths = set(current["source_path"].to_pylist())
+    current_paths |= set(current_rejected["source_path"].to_pylist())
+    reasons = []
+    paths = removed["source_path"].to_pylist()
+    rejected_now = _lookup(removed["doc_id"], current_rejected, "reason")
+    for path, now in zip(paths, rejected_now, strict=True):
+        if now is not None:
+            reasons.append(now)
+        else:
+            reasons.append("record_gone" if path in current_paths else "input_file_gone")
+    return reasons
+
+
+def _change_rows(change: str, table: pa.Table, reasons: list[str]) -> pa.Table:
+    paths = table["source_path"].to_pylist()
+    return pa.table(
+        {
+            "change": [change] * table.num_rows,
+            "doc_id": table["doc_id"].to_pylist(),
+            "source": [source_of(p) for p in paths],
+            "source_path": paths,
+            "reason": reasons,
+        },
+        schema=CHANGE_SCHEMA,
+    )
+
+
 def compute_changes(
     current: pa.Table,
     current_rejected: pa.Table,
@@ -97,70 +155,20 @@ def compute_changes(
     ``current_rejected`` (doc_id, source_path, reason) says why a removed
     document is gone.
     """
-    from transforms.release.build import ReleaseError, source_of
-
-    def files(kind: str) -> list[Path]:
-        paths = [previous_dir / f["path"] for f in previous_manifest["files"] if f["kind"] == kind]
-        for path in paths:
-            if not path.is_file():
-                raise ReleaseError(
-                    f"previous release {previous_manifest['version']} is missing {path} "
-                    "(zhclean verify it)"
-                )
-        return paths
-
-    previous = _read(files("data"), ["doc_id", "source_path"])
+    previous = _read(_previous_files(previous_dir, previous_manifest, "data"), ID_COLUMNS)
     assert previous is not None  # every release has at least one data file
-    previous_rejected = _read(files("rejected"), ["doc_id", "source_path", "reason"])
-
+    previous_rejected = _read(
+        _previous_files(previous_dir, previous_manifest, "rejected"), [*ID_COLUMNS, "reason"]
+    )
     current_ids = current["doc_id"].combine_chunks()
     previous_ids = previous["doc_id"].combine_chunks()
     added = current.filter(pc.invert(pc.is_in(current["doc_id"], value_set=previous_ids)))
     removed = previous.filter(pc.invert(pc.is_in(previous["doc_id"], value_set=current_ids)))
-
-    known_paths = set(previous["source_path"].to_pylist())
-    if previous_rejected is not None:
-        known_paths |= set(previous_rejected["source_path"].to_pylist())
-    added_reasons = []
-    for path, was in zip(
-        added["source_path"].to_pylist(),
-        _lookup(added["doc_id"], previous_rejected, "reason"),
-        strict=True,
-    ):
-        if was is not None:
-            added_reasons.append(f"previously_rejected:{was}")
-        else:
-            added_reasons.append("new_record" if path in known_paths else "new_input_file")
-
-    current_paths = set(current["source_path"].to_pylist()) | set(
-        current_rejected["source_path"].to_pylist()
-    )
-    removed_reasons = []
-    for path, now in zip(
-        removed["source_path"].to_pylist(),
-        _lookup(removed["doc_id"], current_rejected, "reason"),
-        strict=True,
-    ):
-        if now is not None:
-            removed_reasons.append(now)
-        else:
-            removed_reasons.append("record_gone" if path in current_paths else "input_file_gone")
-
-    def rows(change: str, table: pa.Table, reasons: list[str]) -> pa.Table:
-        paths = table["source_path"].to_pylist()
-        return pa.table(
-            {
-                "change": [change] * table.num_rows,
-                "doc_id": table["doc_id"].to_pylist(),
-                "source": [source_of(p) for p in paths],
-                "source_path": paths,
-                "reason": reasons,
-            },
-            schema=CHANGE_SCHEMA,
-        )
-
     table = pa.concat_tables(
-        [rows("added", added, added_reasons), rows("removed", removed, removed_reasons)]
+        [
+            _change_rows("added", added, _added_reasons(added, previous, previous_rejected)),
+            _change_rows("removed", removed, _removed_reasons(removed, current, current_rejected)),
+        ]
     ).sort_by([("change", "ascending"), ("source_path", "ascending"), ("doc_id", "ascending")])
     return Changes(
         previous_version=str(previous_manifest["version"]),
@@ -187,6 +195,7 @@ def changes_markdown(
     config_hash: str | None = None,
     pipeline_version: str | None = None,
 ) -> str:
+    """``CHANGES.md``: what release ``version`` (``documents`` from ``sources``) changed."""
     lines = [f"# Changes in release {version}", ""]
     if previous is None or changes is None:
         lines += [
@@ -195,67 +204,82 @@ def changes_markdown(
             "",
         ]
         return "\n".join(lines)
+    lines += _counts_table(version, previous, changes, documents)
+    lines += _settings_lines(previous, config_hash, pipeline_version)
+    for change in ("added", "removed"):
+        lines += _breakdown(changes, change)
+    lines += _documents_list(changes)
+    return "\n".join(lines)
 
-    added, removed = changes.count("added"), changes.count("removed")
-    lines += [
+
+def _counts_table(
+    version: str, previous: dict[str, Any], changes: Changes, documents: int
+) -> list[str]:
+    return [
         f"Compared with the previous release, **{changes.previous_version}** "
         f"(made {previous.get('created_at', '?')}).",
         "",
         "| | documents |",
         "|---|---:|",
         f"| in {changes.previous_version} | {changes.previous_documents:,} |",
-        f"| removed | {removed:,} |",
-        f"| added | {added:,} |",
+        f"| removed | {changes.count('removed'):,} |",
+        f"| added | {changes.count('added'):,} |",
         f"| in {version} | {documents:,} |",
         f"| unchanged | {changes.unchanged:,} |",
         "",
     ]
+
+
+def _settings_lines(
+    previous: dict[str, Any], config_hash: str | None, pipeline_version: str | None
+) -> list[str]:
     settings = []
     if config_hash and previous.get("config_hash") and config_hash != previous["config_hash"]:
         settings.append(
             f"The cleaning settings changed: config hash `{previous['config_hash']}` → "
             f"`{config_hash}` (the dataset card lists the current settings)."
         )
-    if (
-        pipeline_version
-        and previous.get("pipeline_version")
-        and pipeline_version != previous["pipeline_version"]
-    ):
-        settings.append(f"zhclean changed: {previous['pipeline_version']} → {pipeline_version}.")
+    was = previous.get("pipeline_version")
+    if pipeline_version and was and pipeline_version != was:
+        settings.append(f"zhclean changed: {was} → {pipeline_version}.")
     if settings:
-        lines += [*settings, ""]
-    elif config_hash:
-        lines += [f"Same cleaning settings (config hash `{config_hash}`).", ""]
+        return [*settings, ""]
+    if config_hash:
+        return [f"Same cleaning settings (config hash `{config_hash}`).", ""]
+    return []
 
-    for change, count in (("added", added), ("removed", removed)):
-        lines += [f"## {change.capitalize()}: {count:,} documents", ""]
-        if not count:
-            lines += ["None.", ""]
-            continue
-        lines += ["| source | documents |", "|---|---:|"]
-        lines += [f"| {_cell(s)} | {n:,} |" for s, n in changes.breakdown(change, "source")]
-        lines += ["", "| reason | documents | meaning |", "|---|---:|---|"]
-        lines += [
-            f"| `{_cell(r)}` | {n:,} | {_cell(reason_meaning(r))} |"
-            for r, n in changes.breakdown(change, "reason")
-        ]
-        lines.append("")
 
-    if added or removed:
-        total = added + removed
-        shown = changes.table.slice(0, LISTED_DOCUMENTS).to_pylist()
-        more = f"the first {LISTED_DOCUMENTS} of {total:,}; " if total > LISTED_DOCUMENTS else ""
-        lines += [
-            "## Documents",
-            "",
-            f"By `doc_id` ({more}every change with its source and reason is in `changes.parquet`):",
-            "",
-            "| change | doc_id | source_path | reason |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['change']} | `{r['doc_id']}` | {_cell(r['source_path'])} | `{_cell(r['reason'])}` |"
-            for r in shown
-        ]
-        lines.append("")
-    return "\n".join(lines)
+def _breakdown(changes: Changes, change: str) -> list[str]:
+    count = changes.count(change)
+    lines = [f"## {change.capitalize()}: {count:,} documents", ""]
+    if not count:
+        return [*lines, "None.", ""]
+    lines += ["| source | documents |", "|---|---:|"]
+    lines += [f"| {_cell(s)} | {n:,} |" for s, n in changes.breakdown(change, "source")]
+    lines += ["", "| reason | documents | meaning |", "|---|---:|---|"]
+    lines += [
+        f"| `{_cell(r)}` | {n:,} | {_cell(reason_meaning(r))} |"
+        for r, n in changes.breakdown(change, "reason")
+    ]
+    return [*lines, ""]
+
+
+def _documents_list(changes: Changes) -> list[str]:
+    total = changes.table.num_rows
+    if not total:
+        return []
+    shown = changes.table.slice(0, LISTED_DOCUMENTS).to_pylist()
+    more = f"the first {LISTED_DOCUMENTS} of {total:,}; " if total > LISTED_DOCUMENTS else ""
+    lines = [
+        "## Documents",
+        "",
+        f"By `doc_id` ({more}every change with its source and reason is in `changes.parquet`):",
+        "",
+        "| change | doc_id | source_path | reason |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['change']} | `{r['doc_id']}` | {_cell(r['source_path'])} | `{_cell(r['reason'])}` |"
+        for r in shown
+    ]
+    return [*lines, ""]

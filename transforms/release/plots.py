@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from transforms.engine.parquet_io import atomic_path
+from transforms.storage import atomic_path
 
 FIGSIZE = (8.0, 4.5)
 DPI = 110

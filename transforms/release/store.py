@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import fsspec
 import pyarrow.parquet as pq
 
-from transforms.release.build import (
+from transforms.release.manifest import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
     ReleaseError,
@@ -128,45 +128,14 @@ def verify_release(location: str | Path, storage_options: dict[str, Any] | None 
         if not _safe_relative(relative):
             raise ReleaseMismatch(f"{location}: manifest lists an unsafe path {relative!r}")
         listed.add(relative)
-        path = f"{root}/{relative}"
-
-        def fail(what: str, relative: str = relative) -> ReleaseMismatch:
-            return ReleaseMismatch(f"{location}: {relative}: {what}")
-
-        try:
-            size = fs.info(path)["size"]
-        except FileNotFoundError:
-            raise fail("missing (listed in the manifest)") from None
-        if size != entry["bytes"]:
-            raise fail(f"{size:,} bytes, the manifest says {entry['bytes']:,}")
-        with fs.open(path, "rb") as handle:
-            digest = sha256_stream(handle)
-        if digest != entry["sha256"]:
-            raise fail(f"SHA-256 is {digest}, the manifest says {entry['sha256']}")
-        total_bytes += size
+        checked = _ListedFile(fs, root, location, relative, entry)
+        total_bytes += checked.check_bytes()
         if relative.endswith(".parquet"):
-            with fs.open(path, "rb") as handle:
-                parquet = pq.ParquetFile(handle)
-                rows, schema = parquet.metadata.num_rows, parquet.schema_arrow
-            if rows != entry.get("rows"):
-                raise fail(f"{rows:,} rows, the manifest says {entry.get('rows')}")
-            expected = manifest.get("schema", {}).get(entry.get("kind"))
-            if expected is not None and schema_fields(schema) != expected:
-                raise fail(
-                    "schema differs: " + _first_schema_difference(schema_fields(schema), expected)
-                )
+            rows = checked.check_parquet(manifest.get("schema", {}).get(entry.get("kind")))
             kind = str(entry.get("kind"))
             rows_by_kind[kind] = rows_by_kind.get(kind, 0) + rows
-
     documents = manifest.get("documents", {})
-    for kind, key in (("data", "kept"), ("rejected", "rejected")):
-        expected_rows = documents.get(key)
-        if expected_rows is not None and rows_by_kind.get(kind, 0) != expected_rows:
-            raise ReleaseMismatch(
-                f"{location}: {kind}/ holds {rows_by_kind.get(kind, 0):,} rows, "
-                f"the manifest says {expected_rows:,} {key} documents"
-            )
-
+    _check_documents(location, documents, rows_by_kind)
     present = sorted(p[len(root) + 1 :] for p in fs.find(root) if p.startswith(root + "/"))
     for relative in present:
         if relative != MANIFEST_NAME and relative not in listed:
@@ -178,6 +147,64 @@ def verify_release(location: str | Path, storage_options: dict[str, Any] | None 
         documents=int(documents.get("kept") or 0),
         bytes=total_bytes,
     )
+
+
+@dataclass
+class _ListedFile:
+    """One file a manifest lists, checked against its entry."""
+
+    fs: Any
+    root: str
+    location: str
+    relative: str
+    entry: dict[str, Any]
+
+    @property
+    def path(self) -> str:
+        return f"{self.root}/{self.relative}"
+
+    def mismatch(self, what: str) -> ReleaseMismatch:
+        return ReleaseMismatch(f"{self.location}: {self.relative}: {what}")
+
+    def check_bytes(self) -> int:
+        """Its size and SHA-256; returns the size."""
+        try:
+            size = self.fs.info(self.path)["size"]
+        except FileNotFoundError:
+            raise self.mismatch("missing (listed in the manifest)") from None
+        if size != self.entry["bytes"]:
+            raise self.mismatch(f"{size:,} bytes, the manifest says {self.entry['bytes']:,}")
+        with self.fs.open(self.path, "rb") as handle:
+            digest = sha256_stream(handle)
+        if digest != self.entry["sha256"]:
+            raise self.mismatch(f"SHA-256 is {digest}, the manifest says {self.entry['sha256']}")
+        return size
+
+    def check_parquet(self, expected_schema: list[dict[str, Any]] | None) -> int:
+        """Its rows and schema; returns the rows."""
+        with self.fs.open(self.path, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            rows, schema = parquet.metadata.num_rows, parquet.schema_arrow
+        if rows != self.entry.get("rows"):
+            raise self.mismatch(f"{rows:,} rows, the manifest says {self.entry.get('rows')}")
+        found = schema_fields(schema)
+        if expected_schema is not None and found != expected_schema:
+            raise self.mismatch(
+                "schema differs: " + _first_schema_difference(found, expected_schema)
+            )
+        return rows
+
+
+def _check_documents(
+    location: str, documents: dict[str, Any], rows_by_kind: dict[str, int]
+) -> None:
+    for kind, key in (("data", "kept"), ("rejected", "rejected")):
+        expected_rows = documents.get(key)
+        if expected_rows is not None and rows_by_kind.get(kind, 0) != expected_rows:
+            raise ReleaseMismatch(
+                f"{location}: {kind}/ holds {rows_by_kind.get(kind, 0):,} rows, "
+                f"the manifest says {expected_rows:,} {key} documents"
+            )
 
 
 def publish_release(

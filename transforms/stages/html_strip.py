@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 import unicodedata
 import warnings
 from collections.abc import Iterator
@@ -57,17 +56,14 @@ import pyarrow as pa
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
 from bs4.element import NavigableString, Tag
 
-from transforms.config import HtmlConfig
-from transforms.schema import REJECTION_SCHEMA
-from transforms.stage import StageCounts, StageResult
+from transforms.config import HtmlStripConfig
+from transforms.stage import StageOutput
 
 # bs4 warns when a document starts with <?xml or looks like a file name or URL.
 # For a corpus cleaner those are just odd documents, and a warning per record
 # would flood the logs; silence only these two bs4 categories.
 warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
 warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
-
-STAGE = "html_strip"
 
 BLOCK_TAGS: frozenset[str] = frozenset(
     {
@@ -505,7 +501,7 @@ def _strip_title(title: str) -> str | None:
     return stripped or None
 
 
-def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
+def strip_html_batch(records: pa.Table, cfg: HtmlStripConfig) -> StageOutput:
     """Strip markup from the records that need it; keeps every record (RECORD_SCHEMA in and out).
 
     A record's ``text`` goes through ``strip_html`` when ``is_html`` is true,
@@ -517,7 +513,6 @@ def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
     too (paragraphs joined with a space; empty becomes null).  Counts:
     ``extra["stripped"]`` records whose text was parsed, ``extra["titles_stripped"]``.
     """
-    started = time.perf_counter()
     texts: list[str] = records.column("text").to_pylist()
     titles: list[str | None] = records.column("title").to_pylist()
     is_html: list[bool] = records.column("is_html").to_pylist()
@@ -546,9 +541,9 @@ def strip_html_batch(records: pa.Table, cfg: HtmlConfig) -> StageResult:
         field = schema.field(index)
         kept = kept.set_column(index, field, pa.array(values, field.type))
 
-    counts = StageCounts(stage=STAGE, input=records.num_rows, kept=records.num_rows)
-    counts.extra["stripped"] = stripped
-    counts.extra["titles_stripped"] = titles_stripped
-    counts.extra["entities_decoded"] = unescaped
-    counts.seconds = time.perf_counter() - started
-    return StageResult(kept=kept, rejected=REJECTION_SCHEMA.empty_table(), counts=counts.check())
+    extra = {
+        "stripped": stripped,
+        "titles_stripped": titles_stripped,
+        "entities_decoded": unescaped,
+    }
+    return StageOutput(kept=kept, extra=extra)

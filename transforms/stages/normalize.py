@@ -58,7 +58,6 @@ conversions above.
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -70,13 +69,11 @@ import pyarrow as pa
 
 from transforms.codepoints import SEVERAL, map_characters
 from transforms.config import NormalizeConfig
-from transforms.schema import REJECTION_SCHEMA
-from transforms.stage import StageCounts, StageResult
+from transforms.stage import StageOutput
 
 if TYPE_CHECKING:
     from opencc import OpenCC
 
-STAGE = "normalize"
 
 _DEFAULT_CONFIG = NormalizeConfig()
 
@@ -327,25 +324,17 @@ def _normalize_translated(text: str, cfg: NormalizeConfig) -> str:
     return text
 
 
-def normalize_title(title: str | None, cfg: NormalizeConfig = _DEFAULT_CONFIG) -> str | None:
-    """A title normalized like text, on one line (line breaks become spaces); empty becomes None."""
-    if title is None:
-        return None
-    return _title_from_translated(translate_batch([title])[0], cfg)
-
-
 def _title_from_translated(translated: str, cfg: NormalizeConfig) -> str | None:
     return _normalize_translated(translated, cfg).replace("\n", " ") or None
 
 
-def normalize_batch(records: pa.Table, cfg: NormalizeConfig) -> StageResult:
+def normalize_batch(records: pa.Table, cfg: NormalizeConfig) -> StageOutput:
     """Normalize ``text`` and ``title`` of every record; RECORD_SCHEMA in and out, nothing rejected.
 
     An empty text is kept (rejecting it as ``empty`` is the filter stage's
     job); an empty title becomes null.  ``extra["changed"]`` counts records
     whose text changed.
     """
-    started = time.perf_counter()
     texts: list[str] = records.column("text").to_pylist()
     titles: list[str | None] = records.column("title").to_pylist()
 
@@ -367,7 +356,4 @@ def normalize_batch(records: pa.Table, cfg: NormalizeConfig) -> StageResult:
         field = schema.field(index)
         kept = kept.set_column(index, field, pa.array(values, field.type))
 
-    counts = StageCounts(stage=STAGE, input=records.num_rows, kept=records.num_rows)
-    counts.extra["changed"] = changed
-    counts.seconds = time.perf_counter() - started
-    return StageResult(kept=kept, rejected=REJECTION_SCHEMA.empty_table(), counts=counts.check())
+    return StageOutput(kept=kept, extra={"changed": changed})

@@ -1,4 +1,4 @@
-"""Quality filters: reject documents that are empty, too short, or not Chinese enough.
+"""Stage ``quality``: reject documents that are empty, too short, or not Chinese enough.
 
 Runs after normalization, on the cleaned text, so that the thresholds count
 what will be written.  The first failing rule gives the reason:
@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from transforms.codepoints import code_points, count_per_text, lookup
-from transforms.config import FilterConfig
-from transforms.stage import StageResult, split_by_mask
+from transforms.config import QualityConfig
+from transforms.stage import StageOutput, split_by_mask
 
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 # Every whitespace character is below U+3001 (U+3000 is the last one).
@@ -44,7 +44,7 @@ def chinese_ratio(text: str) -> float:
     return float(chinese_ratios([text])[0])
 
 
-def rejection_reason(text: str, cfg: FilterConfig, ratio: float) -> tuple[str, str] | None:
+def rejection_reason(text: str, cfg: QualityConfig, ratio: float) -> tuple[str, str] | None:
     """(reason, detail) for a text the filters reject, or None to keep it.
 
     ``ratio`` is the text's ``chinese_ratio`` (computed for the whole batch at once).
@@ -61,7 +61,7 @@ def rejection_reason(text: str, cfg: FilterConfig, ratio: float) -> tuple[str, s
     return None
 
 
-def filter_batch(records: pa.Table, cfg: FilterConfig) -> StageResult:
+def quality_batch(records: pa.Table, cfg: QualityConfig) -> StageOutput:
     texts = records.column("text").to_pylist()
     ratios = chinese_ratios(texts)
     verdicts = [rejection_reason(t, cfg, r) for t, r in zip(texts, ratios, strict=True)]
@@ -70,5 +70,4 @@ def filter_batch(records: pa.Table, cfg: FilterConfig) -> StageResult:
         keep=[v is None for v in verdicts],
         reasons=[v[0] if v else None for v in verdicts],
         details=[v[1] if v else None for v in verdicts],
-        stage="filter",
     )

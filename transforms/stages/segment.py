@@ -65,7 +65,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -74,9 +73,7 @@ import pyarrow as pa
 
 from transforms.config import SegmentConfig
 from transforms.schema import KEPT_SCHEMA
-from transforms.stage import StageCounts
-
-STAGE = "segment"
+from transforms.stage import StageOutput
 
 _FULLWIDTH_TERMINATORS = "。！？；…⋯"
 _ASCII_TERMINATORS = "!?"
@@ -236,16 +233,15 @@ def _set_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
     return table.append_column(field, values)
 
 
-def segment_batch(table: pa.Table, cfg: SegmentConfig) -> tuple[pa.Table, StageCounts]:
+def segment_batch(table: pa.Table, cfg: SegmentConfig) -> StageOutput:
     """Segment every row's ``text`` into sentences (and words if ``cfg.words``).
 
     Returns the same rows with columns ``sentences`` (list<string>),
     ``n_chars`` (``len(text)``), ``n_paragraphs``, ``n_sentences`` (int32) and
     ``words`` (list<string>, null on every row unless ``cfg.words``) added or
-    replaced, plus counts: nothing is rejected, and ``extra`` holds the total
-    number of sentences and of words.  Raises ``ValueError`` on a null text.
+    replaced; nothing is rejected, and ``extra`` holds the total number of
+    sentences and of words.  Raises ``ValueError`` on a null text.
     """
-    started = time.perf_counter()
     text_column = table.column("text")
     if text_column.null_count:
         raise ValueError(f"segment: {text_column.null_count} row(s) have a null text")
@@ -268,8 +264,8 @@ def segment_batch(table: pa.Table, cfg: SegmentConfig) -> tuple[pa.Table, StageC
     table = _set_column(table, "n_paragraphs", pa.array(n_paragraphs, int32))
     table = _set_column(table, "n_sentences", pa.array([len(s) for s in sentences], int32))
 
-    counts = StageCounts(stage=STAGE, input=len(texts), kept=len(texts))
-    counts.extra["sentences"] = sum(len(s) for s in sentences)
-    counts.extra["words"] = sum(len(w) for w in words) if words is not None else 0
-    counts.seconds = time.perf_counter() - started
-    return table, counts.check()
+    extra = {
+        "sentences": sum(len(s) for s in sentences),
+        "words": sum(len(w) for w in words) if words is not None else 0,
+    }
+    return StageOutput(kept=table, extra=extra)

@@ -41,7 +41,7 @@ def test_a_full_disk_when_publishing_leaves_the_previous_dataset_as_it_was(tmp_p
 
     import pytest
 
-    import transforms.engine.parquet_io as parquet_io
+    import transforms.storage as storage
 
     output, work = tmp_path / "out", tmp_path / "out" / ".work" / "k"
     (output / "data").mkdir(parents=True)
@@ -52,7 +52,7 @@ def test_a_full_disk_when_publishing_leaves_the_previous_dataset_as_it_was(tmp_p
     def disk_full(tmp, destination):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(destination))
 
-    monkeypatch.setattr(parquet_io, "_written", disk_full)
+    monkeypatch.setattr(storage, "_written", disk_full)
     with pytest.raises(OSError, match="No space left on device"):
         publish(work, output, {"run_id": "new"})
     assert [p.name for p in (output / "data").iterdir()] == ["old.parquet"]

@@ -8,7 +8,8 @@ import pytest
 
 from tests.paths import SAMPLE
 from transforms.config import PipelineConfig
-from transforms.dedup.core import deduplicate
+from transforms.dedup.batch import deduplicate
+from transforms.dedup.canonical import canonical_batch
 from transforms.engine.dedup_jobs import (
     DedupInputs,
     find_candidate_pairs,
@@ -16,8 +17,9 @@ from transforms.engine.dedup_jobs import (
     resolve_duplicates,
 )
 from transforms.engine.inputs import discover_inputs, plan_shards
-from transforms.engine.parquet_io import read_json, read_table
-from transforms.engine.shard_jobs import finish_shard, lineage_for, prepare_shard, run_summary
+from transforms.engine.run_stats import run_summary
+from transforms.engine.shard_jobs import finish_shard, lineage_for, prepare_shard
+from transforms.storage import read_json, read_table
 
 
 def run_jobs(work_dir: Path, shard_max_bytes: int, partitions: int) -> list[str]:
@@ -63,15 +65,20 @@ def test_file_jobs_match_the_in_memory_steps(one_shard):
     work, ids = one_shard
     cfg = PipelineConfig()
     fingerprints = read_table(work / "shards" / ids[0] / "fingerprints.parquet")
-    in_memory, counts = deduplicate(fingerprints, cfg.dedup)
+    records = read_table(work / "shards" / ids[0] / "records.parquet")
+    canonical = canonical_batch(records.column("text").to_pylist(), cfg.dedup.fold_script)
+    fingerprints = fingerprints.append_column("canonical", pa.array(canonical, pa.string()))
+    in_memory = deduplicate(fingerprints, cfg.dedup)
     expected = {
         r["doc_id"]: (r["status"], r["duplicate_of"])
         for r in in_memory.to_pylist()
         if r["status"] != "kept"
     }
     assert {d: v for d, v in decisions_of(work, ids).items()} == expected
-    dedup = read_json(work / "dedup" / "dedup.json")["stages"]["dedup"]
-    assert dedup["kept"] == counts.kept == 16
+    kept = in_memory.filter(pa.compute.equal(in_memory.column("status"), "kept"))
+    assert kept.num_rows == 16
+    tallies = read_json(work / "dedup" / "dedup.json")["extra"]
+    assert tallies["largest_cluster"] == max(kept.column("dup_cluster_size").to_pylist())
 
 
 def test_run_summary_proves_every_record_is_kept_or_rejected(one_shard):

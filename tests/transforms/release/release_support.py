@@ -19,9 +19,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.config import OutputConfig, PipelineConfig
-from transforms.engine.parquet_io import write_parts
+from transforms.config import PipelineConfig, WriteConfig
+from transforms.pipeline import STAGE_NAMES
 from transforms.schema import KEPT_SCHEMA, REJECTED_SCHEMA, table_from_rows
+from transforms.storage import write_parts
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 HAN = "中文数据清洗流水线去重发布版本新闻报道今天天气很好我们在北京上海广州深圳"
@@ -113,7 +114,7 @@ class Dataset:
         rejected = [r for r in self.rejected if r["run_id"] == run_id]
         by_reason: dict[str, int] = {}
         stages: dict[str, dict[str, Any]] = {}
-        for name in ("extract", "html_strip", "normalize", "filter", "dedup", "segment", "write"):
+        for name in STAGE_NAMES:
             stages[name] = {"input": 0, "kept": 0, "rejected": {}, "seconds": 0.01}
         for r in rejected:
             by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + 1
@@ -152,7 +153,7 @@ class Dataset:
 
     def write(self, history: bool = False, inputs: bool = False, files_cfg=None) -> Path:
         """Write data/, rejected/, stats.json (the last run), and optionally runs/ and inputs."""
-        cfg = files_cfg or OutputConfig(max_rows_per_file=15, row_group_rows=5)
+        cfg = files_cfg or WriteConfig(max_rows_per_file=15, row_group_rows=5)
         for name, rows, schema in (
             ("data", self.kept, KEPT_SCHEMA),
             ("rejected", self.rejected, REJECTED_SCHEMA),
@@ -196,9 +197,9 @@ def build_dataset(root: Path, run_id: str = "run-1") -> Dataset:
     extra = [kept_row("news/a.jsonl", "jsonl", 100 + i, run_id) for i in range(9)]
     dataset.rejected += [
         rejected_row(extra[0], "decode_error", "extract"),
-        rejected_row(extra[1], "too_short", "filter"),
-        rejected_row(extra[2], "too_short", "filter"),
-        rejected_row(extra[3], "low_chinese_ratio", "filter"),
+        rejected_row(extra[1], "too_short", "quality"),
+        rejected_row(extra[2], "too_short", "quality"),
+        rejected_row(extra[3], "low_chinese_ratio", "quality"),
         rejected_row(extra[4], "exact_duplicate", "dedup", a[0]["doc_id"]),
         rejected_row(extra[5], "near_duplicate", "dedup", a[0]["doc_id"]),
         rejected_row(extra[6], "near_duplicate", "dedup", a[0]["doc_id"]),

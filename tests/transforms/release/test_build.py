@@ -16,11 +16,11 @@ import pytest
 
 from tests.transforms.release.release_support import build_dataset, kept_row, rejected_row
 from transforms.config import PipelineConfig
-from transforms.release.build import (
+from transforms.release.build import create_release
+from transforms.release.manifest import (
     InvalidVersion,
     ReleaseError,
     ReleaseExists,
-    create_release,
     list_releases,
     validate_version,
 )
@@ -107,7 +107,7 @@ def test_the_released_rows_are_the_dataset_rows(first):
 
 def test_files_and_row_groups_follow_the_output_files_settings(dataset):
     config = PipelineConfig.model_validate(
-        {"output_files": {"max_rows_per_file": 16, "row_group_rows": 5}}
+        {"write": {"max_rows_per_file": 16, "row_group_rows": 5}}
     )
     release = create_release(dataset.root, "v1", config)
     files = sorted((release.path / "data").glob("*.parquet"))
@@ -134,7 +134,7 @@ def test_files_stop_growing_at_max_file_bytes(dataset):
     limit = 120_000
     config = PipelineConfig.model_validate(
         {
-            "output_files": {"row_group_rows": 4, "compression": "none"},
+            "write": {"row_group_rows": 4, "compression": "none"},
             "release": {"max_file_bytes": limit},
         }
     )
@@ -179,14 +179,14 @@ def test_releasing_an_existing_version_fails_and_changes_nothing(dataset):
 
 
 def test_a_failing_release_leaves_no_folder_behind(dataset, monkeypatch):
-    import transforms.release.card as card
+    import transforms.release.build as build
 
     def broken(facts, folder):
         (folder / "half.png").parent.mkdir(parents=True, exist_ok=True)
         (folder / "half.png").write_bytes(b"half")
         raise RuntimeError("card failed")
 
-    monkeypatch.setattr(card, "write_plots", broken)
+    monkeypatch.setattr(build, "write_plots", broken)
     with pytest.raises(RuntimeError, match="card failed"):
         create_release(dataset.root, "v1")
     assert list((dataset.root / "releases").iterdir()) == []

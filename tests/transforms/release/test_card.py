@@ -17,7 +17,7 @@ from transforms.release.card import size_category
 from transforms.schema import COLUMN_DOCS, KEPT_SCHEMA, REJECTED_SCHEMA, REJECTION_REASONS
 
 RUN_CONFIG = PipelineConfig.model_validate(
-    {"filter": {"min_chars": 150}, "dedup": {"threshold": 0.85, "num_perm": 256}}
+    {"quality": {"min_chars": 150}, "dedup": {"threshold": 0.85, "num_perm": 256}}
 )
 RELEASE_CONFIG = PipelineConfig.model_validate(
     {"release": {"license": "cc-by-4.0", "pretty_name": "中文新闻 test corpus"}}
@@ -101,11 +101,11 @@ def test_every_column_is_described_from_the_schema_module(made):
 
 def test_every_cleaning_setting_is_listed_with_the_value_the_run_used(made):
     _, _, card = made
-    assert "| `filter.min_chars` | 150 |" in card
+    assert "| `quality.min_chars` | 150 |" in card
     assert "| `dedup.threshold` | 0.85 |" in card
     assert "| `dedup.num_perm` | 256 |" in card
     config = RUN_CONFIG.model_dump(mode="json")
-    for section in ("extract", "html", "normalize", "filter", "dedup", "segment"):
+    for section in PipelineConfig.HASHED_SECTIONS:
         for knob in config[section]:
             assert f"| `{section}.{knob}` |" in card, f"{section}.{knob}"
 
@@ -118,8 +118,8 @@ def test_removals_are_counted_per_step_and_reason_from_the_rejected_documents(ma
     for (stage, reason), n in by_key.items():
         row = f"| {stage} | `{reason}` | {n} | {100 * n / extracted:.1f}% | {REJECTION_REASONS[reason]}"
         assert row in card, row
-    filter_removed = sum(n for (stage, _), n in by_key.items() if stage == "filter")
-    assert f"removed: {filter_removed}." in card
+    quality_removed = sum(n for (stage, _), n in by_key.items() if stage == "quality")
+    assert f"removed: {quality_removed}." in card
 
 
 def test_sources_and_their_share(made):

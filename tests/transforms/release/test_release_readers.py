@@ -21,7 +21,7 @@ def release(tmp_path_factory):
     dataset.write()
     # Several files with several row groups, as a large release would have.
     config = PipelineConfig.model_validate(
-        {"output_files": {"max_rows_per_file": 15, "row_group_rows": 4}}
+        {"write": {"max_rows_per_file": 15, "row_group_rows": 4}}
     )
     made = create_release(dataset.root, "v1", config, include_rejected=True)
     assert len(made.files("data")) >= 3

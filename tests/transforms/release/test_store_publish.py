@@ -11,7 +11,8 @@ import s3fs
 
 from tests.s3_support import moto_s3_server, new_bucket, read_objects, s3_environment
 from tests.transforms.release.release_support import build_dataset
-from transforms.release.build import ReleaseError, ReleaseExists, create_release
+from transforms.release.build import create_release
+from transforms.release.manifest import ReleaseError, ReleaseExists
 from transforms.release.store import (
     InvalidLocation,
     ReleaseMismatch,

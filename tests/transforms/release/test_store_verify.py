@@ -20,7 +20,7 @@ from transforms.release.store import ReleaseMismatch, verify_release
 def pristine(tmp_path_factory):
     dataset = build_dataset(tmp_path_factory.mktemp("verify") / "out")
     dataset.write()
-    config = PipelineConfig.model_validate({"output_files": {"max_rows_per_file": 20}})
+    config = PipelineConfig.model_validate({"write": {"max_rows_per_file": 20}})
     return create_release(dataset.root, "v1", config, include_rejected=True)
 
 

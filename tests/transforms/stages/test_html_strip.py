@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.paths import SAMPLE
-from transforms.config import HtmlConfig
+from transforms.config import HtmlStripConfig
 from transforms.schema import RECORD_SCHEMA, REJECTION_SCHEMA, table_from_rows
 from transforms.stages import html_strip
 from transforms.stages.html_strip import (
@@ -106,17 +106,17 @@ def test_placeholders_in_plain_text_are_not_markup(text: str) -> None:
 
 def test_plain_text_with_placeholders_keeps_every_character() -> None:
     text = "在对话框中选择 <OPTION> 项，<?然后输入数值&nbsp;即可。"
-    result = strip_html_batch(records({"text": text}), HtmlConfig())
+    result = strip_html_batch(records({"text": text}), HtmlStripConfig())
     assert result.kept.column("text").to_pylist() == [text.replace("&nbsp;", "\xa0")]
     assert result.kept.column("is_html").to_pylist() == [False]
-    assert result.counts.extra["entities_decoded"] == 1
+    assert result.extra["entities_decoded"] == 1
 
 
 def test_a_stray_opener_in_plain_text_with_tags_keeps_the_text_after_it() -> None:
     """Found at 1M documents: software help text quoting ``<h1>`` and ``lceil<?`` lost the
     rest of the record, which the parser took for a bogus comment."""
     text = "用 <h1> 标记标题。输入 left lceil<?选择「视图」，然后<!重要 拖动幻灯片到其他位置。"
-    result = strip_html_batch(records({"text": text}), HtmlConfig())
+    result = strip_html_batch(records({"text": text}), HtmlStripConfig())
     [out] = result.kept.column("text").to_pylist()
     assert out == "用\n标记标题。输入 left lceil<?选择「视图」，然后<!重要 拖动幻灯片到其他位置。"
     assert result.kept.column("is_html").to_pylist() == [True]
@@ -125,7 +125,7 @@ def test_a_stray_opener_in_plain_text_with_tags_keeps_the_text_after_it() -> Non
 def test_declared_html_keeps_parser_semantics_for_stray_openers() -> None:
     """An HTML document is read as a browser reads it: ``<?...>`` is a bogus comment."""
     html = '<?xml version="1.0"?><p>新闻<?php echo 1 ?>正文</p><!-- 注释 --><p>结尾</p>'
-    result = strip_html_batch(records({"text": html, "is_html": True}), HtmlConfig())
+    result = strip_html_batch(records({"text": html, "is_html": True}), HtmlStripConfig())
     assert result.kept.column("text").to_pylist() == ["新闻正文\n结尾"]
 
 
@@ -314,7 +314,7 @@ def test_batch_strips_html_records_and_records_with_markup_only() -> None:
         {"text": "正文里有<br>标记"},
         {"text": "若a<b，则b>a"},
     )
-    result = strip_html_batch(table, HtmlConfig())
+    result = strip_html_batch(table, HtmlStripConfig())
     assert result.kept.schema == RECORD_SCHEMA
     assert result.kept.column("text").to_pylist() == [
         "甲\n乙",
@@ -323,26 +323,25 @@ def test_batch_strips_html_records_and_records_with_markup_only() -> None:
         "若a<b，则b>a",
     ]
     assert result.kept.column("is_html").to_pylist() == [True, False, True, False]
-    assert result.counts.extra["stripped"] == 2
-    assert (result.counts.input, result.counts.kept) == (4, 4)
+    assert result.extra["stripped"] == 2
+    assert result.kept.num_rows == 4
 
 
 def test_batch_rejects_nothing_even_when_stripping_leaves_nothing() -> None:
     result = strip_html_batch(
-        records({"text": "<script>x</script>", "is_html": True}), HtmlConfig()
+        records({"text": "<script>x</script>", "is_html": True}), HtmlStripConfig()
     )
     assert result.kept.column("text").to_pylist() == [""]
     assert result.rejected.num_rows == 0
     assert result.rejected.schema == REJECTION_SCHEMA
-    assert not result.counts.rejected
 
 
 def test_strip_all_sends_every_record_through_the_parser() -> None:
     table = records({"text": "纯文本  两个空格"}, {"text": "第二条"})
-    result = strip_html_batch(table, HtmlConfig(strip_all=True))
+    result = strip_html_batch(table, HtmlStripConfig(strip_all=True))
     assert result.kept.column("text").to_pylist() == ["纯文本 两个空格", "第二条"]
     assert result.kept.column("is_html").to_pylist() == [True, True]
-    assert result.counts.extra["stripped"] == 2
+    assert result.extra["stripped"] == 2
 
 
 def test_titles_with_markup_are_stripped_to_one_line() -> None:
@@ -352,16 +351,16 @@ def test_titles_with_markup_are_stripped_to_one_line() -> None:
         {"title": "<img src='a.jpg'>", "text": "正文"},
         {"title": None, "text": "正文"},
     )
-    result = strip_html_batch(table, HtmlConfig())
+    result = strip_html_batch(table, HtmlStripConfig())
     assert result.kept.column("title").to_pylist() == ["抗疫 一线&后方", "普通标题", None, None]
-    assert result.counts.extra["titles_stripped"] == 2
+    assert result.extra["titles_stripped"] == 2
     # A title with markup does not mark the record's text as stripped.
     assert result.kept.column("is_html").to_pylist() == [False] * 4
 
 
 def test_batch_keeps_provenance_columns() -> None:
     table = records({"text": "<p>甲</p>", "is_html": True}, {"text": "乙"})
-    result = strip_html_batch(table, HtmlConfig())
+    result = strip_html_batch(table, HtmlStripConfig())
     for name in ("doc_id", "source_uri", "source_record", "source_sha256"):
         assert result.kept.column(name).equals(table.column(name))
 

@@ -1,49 +1,36 @@
 import pytest
 
-from transforms.config import FilterConfig
-from transforms.schema import RECORD_SCHEMA, table_from_rows
-from transforms.stages.quality import chinese_ratio, chinese_ratios, filter_batch
+from tests.transforms.stage_support import records, run_stage
+from transforms.config import QualityConfig
+from transforms.stages.quality import chinese_ratio, chinese_ratios, quality_batch
 
 LONG = "社区是疫情防控的最前线，约四百万名社区工作者夜以继日，奋战在寻常巷陌，守护着人民家园。" * 4
 
 
 def batch(texts):
-    rows = [
-        {
-            "doc_id": f"d{i}",
-            "text": t,
-            "is_html": False,
-            "source_uri": "file:///a.txt",
-            "source_path": "a.txt",
-            "source_record": i,
-            "source_sha256": "0" * 64,
-            "source_format": "txt",
-            "source_encoding": "utf-8",
-        }
-        for i, t in enumerate(texts)
-    ]
-    return table_from_rows(rows, RECORD_SCHEMA)
+    return records(texts)
 
 
 def test_each_rule_rejects_with_its_reason_and_a_detail():
-    result = filter_batch(batch(["", "太短了。", "Hello world " * 20, LONG]), FilterConfig())
-    assert result.kept.column("doc_id").to_pylist() == ["d3"]
-    rejected = {r["doc_id"]: r for r in result.rejected.to_pylist()}
+    run = run_stage("quality", batch(["", "太短了。", "Hello world " * 20, LONG]), QualityConfig())
+    assert run.kept.column("doc_id").to_pylist() == ["d3"]
+    rejected = {r["doc_id"]: r for r in run.rejected.to_pylist()}
     assert rejected["d0"]["reason"] == "empty"
     assert rejected["d1"]["reason"] == "too_short" and "minimum is 100" in rejected["d1"]["detail"]
     assert rejected["d2"]["reason"] == "low_chinese_ratio"
-    assert all(r["stage"] == "filter" for r in rejected.values())
-    assert result.counts.input == 4 and result.counts.kept == 1
-    assert dict(result.counts.rejected) == {"empty": 1, "too_short": 1, "low_chinese_ratio": 1}
+    assert all(r["stage"] == "quality" for r in rejected.values())
+    counts = run.counts["quality"]
+    assert counts.input == 4 and counts.kept == 1
+    assert dict(counts.rejected) == {"empty": 1, "too_short": 1, "low_chinese_ratio": 1}
 
 
 def test_a_short_photo_story_of_two_hundred_characters_is_kept():
     story = ("3月24日，在武汉默东动物医院，高级宠物医生为一只小猫检查身体。" * 7)[:200]
-    assert len(filter_batch(batch([story]), FilterConfig()).kept) == 1
+    assert len(quality_batch(batch([story]), QualityConfig()).kept) == 1
 
 
 def test_thresholds_come_from_the_config():
-    result = filter_batch(batch(["太短了。"]), FilterConfig(min_chars=2, min_chinese_ratio=0.5))
+    result = quality_batch(batch(["太短了。"]), QualityConfig(min_chars=2, min_chinese_ratio=0.5))
     assert result.kept.num_rows == 1
 
 

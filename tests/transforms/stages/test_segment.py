@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.paths import REPO
+from tests.transforms.stage_support import run_stage
 from transforms.config import SegmentConfig
 from transforms.schema import KEPT_SCHEMA
 from transforms.stages.segment import (
@@ -251,7 +252,7 @@ def test_loading_jieba_is_lazy_silent_and_offline() -> None:
 
 
 def test_segment_batch_adds_columns_typed_as_in_the_kept_schema() -> None:
-    table, _ = segment_batch(batch(NEWS), SegmentConfig())
+    table = segment_batch(batch(NEWS), SegmentConfig()).kept
     for name in ("sentences", "words", "n_chars", "n_paragraphs", "n_sentences"):
         assert table.schema.field(name).type == KEPT_SCHEMA.field(name).type
     row = table.to_pylist()[0]
@@ -263,40 +264,41 @@ def test_segment_batch_adds_columns_typed_as_in_the_kept_schema() -> None:
 
 
 def test_words_are_null_unless_enabled() -> None:
-    table, counts = segment_batch(batch(NEWS, "短文。"), SegmentConfig())
-    assert table.column("words").null_count == 2
-    assert counts.extra["words"] == 0
+    out = segment_batch(batch(NEWS, "短文。"), SegmentConfig())
+    assert out.kept.column("words").null_count == 2
+    assert out.extra["words"] == 0
 
 
 @pytest.mark.parametrize("backend", ["rjieba", "jieba"])
 def test_words_are_segmented_when_enabled(backend: Backend) -> None:
     cfg = SegmentConfig(words=True, word_segmenter=backend)
-    table, counts = segment_batch(batch(NEWS, "短文。"), cfg)
-    words = table.column("words").to_pylist()
+    out = segment_batch(batch(NEWS, "短文。"), cfg)
+    words = out.kept.column("words").to_pylist()
     assert words[0] == WordSegmenter(backend).words(NEWS)
     assert "王燕" in words[0] and "\n" not in words[0]
-    assert counts.extra["words"] == len(words[0]) + len(words[1])
+    assert out.extra["words"] == len(words[0]) + len(words[1])
 
 
 def test_existing_columns_are_replaced_not_duplicated() -> None:
     stale = batch(NEWS).append_column("n_sentences", pa.array([99], pa.int64()))
-    table, _ = segment_batch(stale, SegmentConfig())
+    table = segment_batch(stale, SegmentConfig()).kept
     assert table.column_names.count("n_sentences") == 1
     assert table.column_names.index("n_sentences") == 2  # kept its place
     assert table.column("n_sentences").to_pylist() == [5]
 
 
 def test_counts_keep_every_row_and_total_the_sentences() -> None:
-    _, counts = segment_batch(batch(NEWS, "一句。两句！", "无标点"), SegmentConfig())
-    assert (counts.stage, counts.input, counts.kept) == ("segment", 3, 3)
+    run = run_stage("segment", batch(NEWS, "一句。两句！", "无标点"), SegmentConfig())
+    counts = run.counts["segment"]
+    assert (counts.input, counts.kept) == (3, 3)
     assert not counts.rejected
     assert counts.extra["sentences"] == 5 + 2 + 1
 
 
 def test_empty_batch_gives_empty_columns() -> None:
-    table, counts = segment_batch(batch(), SegmentConfig(words=True))
-    assert table.num_rows == 0 and "sentences" in table.column_names
-    assert (counts.input, counts.kept, counts.extra["sentences"]) == (0, 0, 0)
+    out = segment_batch(batch(), SegmentConfig(words=True))
+    assert out.kept.num_rows == 0 and "sentences" in out.kept.column_names
+    assert out.extra["sentences"] == 0
 
 
 def test_null_text_is_refused() -> None:

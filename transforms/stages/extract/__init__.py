@@ -1,6 +1,8 @@
-"""Extract: one raw input file in, its records out (RECORD_SCHEMA), with exact provenance.
+"""Stage ``extract``: raw input files in, their records out (RECORD_SCHEMA), with exact provenance.
 
-``extract_file(path, root, cfg)`` reads ``.txt`` dumps (many documents per
+``extract_files(files, cfg)`` is the stage (the source of the pipeline: its
+batch is a table of input files, ``INPUT_FILE_SCHEMA``); it reads each file
+with ``extract_file(path, root, cfg)``, which reads ``.txt`` dumps (many documents per
 file, split by the seed conventions: see ``transforms.stages.extract.txt``),
 ``.html``/``.htm`` (one document per file, ``transforms.stages.extract.html``),
 ``.jsonl`` / ``.jsonl.gz`` (one JSON object per line,
@@ -33,13 +35,17 @@ its byte range and hash cover the first bytes of the (decompressed) stream.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from time import perf_counter
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.config import ExtractConfig
-from transforms.stage import StageResult
+from transforms.schema import RECORD_SCHEMA, REJECTION_SCHEMA
+from transforms.stage import StageOutput
 from transforms.stages.extract.decode import detect_encoding
 from transforms.stages.extract.html import extract_html
 from transforms.stages.extract.jsonl import extract_jsonl
@@ -77,8 +83,8 @@ def source_format_of(path: Path) -> str | None:
     return None
 
 
-def extract_file(path: Path, root: Path, cfg: ExtractConfig) -> StageResult:
-    """Read one input file into kept records, rejected records and counts (stage ``extract``).
+def extract_file(path: Path, root: Path, cfg: ExtractConfig) -> StageOutput:
+    """Read one input file into kept and rejected records.
 
     ``root`` is the input root ``path`` was found under; ``source_path`` is
     ``path`` relative to it.  Raises ``ValueError`` for an unsupported suffix
@@ -87,12 +93,67 @@ def extract_file(path: Path, root: Path, cfg: ExtractConfig) -> StageResult:
     fmt = source_format_of(path)
     if fmt is None:
         raise ValueError(f"{path}: unsupported input format (supported: {SUPPORTED_SUFFIXES})")
-    started = perf_counter()
     out = Collector(path, root, fmt)
     _READERS[fmt](path, cfg, out)
     if not out.kept and not out.rejected:
         _reject_empty_file(path, fmt, out)
-    return out.result(perf_counter() - started)
+    return out.output()
+
+
+# A read error may be transient (a network filesystem, a file being replaced):
+# the file is read again after these pauses before it counts as unreadable.
+READ_RETRY_DELAYS = (0.5, 2.0)
+
+
+def extract_files(files: pa.Table, cfg: ExtractConfig) -> StageOutput:
+    """The records of every file of ``files`` (INPUT_FILE_SCHEMA), less those the dataset holds.
+
+    A file's records whose ``doc_id`` is among its ``known_doc_ids`` (an
+    incremental run over a changed file) are left out and tallied as
+    ``already_in_dataset``.  A file that cannot be read (``OSError``, also
+    after ``READ_RETRY_DELAYS``) gives no records, not even those read before
+    the error, and is listed in ``unreadable`` with its error: the run reports
+    it and the next run tries it again.
+    """
+    kept, rejected, unreadable = [RECORD_SCHEMA.empty_table()], [REJECTION_SCHEMA.empty_table()], []
+    already = 0
+    for row in files.to_pylist():
+        try:
+            found = _extract_with_retries(Path(row["path"]), Path(row["root"]), cfg)
+        except OSError as err:
+            unreadable.append({"path": row["path"], "error": f"{type(err).__name__}: {err}"})
+            continue
+        known = pa.array(row["known_doc_ids"], pa.string())
+        new_kept = _without(found.kept, known)
+        new_rejected = _without(found.rejected, known)
+        already += found.kept.num_rows + found.rejected.num_rows
+        already -= new_kept.num_rows + new_rejected.num_rows
+        kept.append(new_kept)
+        rejected.append(new_rejected)
+    extra = {"files": files.num_rows, "already_in_dataset": already}
+    return StageOutput(
+        kept=pa.concat_tables(kept),
+        rejected=pa.concat_tables(rejected),
+        extra=extra,
+        unreadable=tuple(unreadable),
+    )
+
+
+def _without(table: pa.Table, doc_ids: pa.Array) -> pa.Table:
+    if not len(doc_ids):
+        return table
+    return table.filter(pc.invert(pc.is_in(table.column("doc_id"), doc_ids)))
+
+
+def _extract_with_retries(path: Path, root: Path, cfg: ExtractConfig) -> StageOutput:
+    for delay in (*READ_RETRY_DELAYS, None):
+        try:
+            return extract_file(path, root, cfg)
+        except OSError:
+            if delay is None:
+                raise
+            time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _reject_empty_file(path: Path, fmt: str, out: Collector) -> None:

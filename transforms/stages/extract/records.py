@@ -1,22 +1,20 @@
-"""What every extract reader shares: a record's provenance, its row, and the file's StageResult.
+"""What every extract reader shares: a record's provenance, its row, and the file's rows.
 
 A reader (``extract_txt``, ``extract_html``, ``extract_jsonl``,
 ``extract_parquet``) finds records in one file and hands each to a
 ``Collector`` as kept or rejected, with its ``Origin``; the collector turns
-them into RECORD_SCHEMA rows with a stable ``doc_id`` and builds the result.
+them into RECORD_SCHEMA rows with a stable ``doc_id``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from transforms.schema import RECORD_SCHEMA, REJECTION_SCHEMA, table_from_rows
-from transforms.stage import StageCounts, StageResult, rejection_rows
+from transforms.stage import StageOutput, rejection_rows
 
-STAGE = "extract"
 UNKNOWN_ENCODING = "unknown"
 READ_CHUNK = 1024 * 1024
 UNREAD_FILE_HASH_BYTES = 64 * 1024  # what a file rejected without reading is fingerprinted by
@@ -69,7 +67,7 @@ def _relative_posix(path: Path, root: Path) -> str:
 
 
 class Collector:
-    """Accumulates the kept and rejected rows of one file and builds the StageResult."""
+    """Accumulates the kept and rejected rows of one file."""
 
     def __init__(self, path: Path, root: Path, fmt: str) -> None:
         self.path = path
@@ -149,23 +147,16 @@ class Collector:
             "source_encoding": origin.encoding,
         }
 
-    def result(self, seconds: float) -> StageResult:
+    def output(self) -> StageOutput:
         # Most files have no rejections (and some no kept rows): an empty table
         # is shared rather than built, which halves the cost of a tiny file.
         kept = table_from_rows(self.kept, RECORD_SCHEMA) if self.kept else _NO_RECORDS
         if self.rejected:
             rejected_records = table_from_rows(self.rejected, RECORD_SCHEMA)
-            rejected = rejection_rows(rejected_records, self.reasons, self.details, STAGE)
+            rejected = rejection_rows(rejected_records, self.reasons, self.details)
         else:
             rejected = _NO_REJECTIONS
-        counts = StageCounts(
-            stage=STAGE,
-            input=kept.num_rows + rejected.num_rows,
-            kept=kept.num_rows,
-            rejected=Counter(self.reasons),
-            seconds=seconds,
-        )
-        return StageResult(kept=kept, rejected=rejected, counts=counts.check())
+        return StageOutput(kept=kept, rejected=rejected)
 
 
 def read_small_file(path: Path, limit_name: str, limit: int, out: Collector) -> bytes | None:

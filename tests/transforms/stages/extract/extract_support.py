@@ -6,11 +6,13 @@ import hashlib
 import zlib
 from pathlib import Path
 
+import pyarrow as pa
+
 from tests.paths import SAMPLE
+from tests.transforms.stage_support import run_stage
 from transforms.config import ExtractConfig
-from transforms.schema import RECORD_SCHEMA, REJECTION_REASONS, REJECTION_SCHEMA
-from transforms.stage import StageResult
-from transforms.stages.extract import extract_file
+from transforms.schema import INPUT_FILE_SCHEMA, RECORD_SCHEMA, REJECTION_REASONS
+from transforms.stage import STAGE_FIELD, StagesRun
 
 CFG = ExtractConfig()
 
@@ -41,20 +43,23 @@ def gunzip_readable_prefix(data: bytes) -> bytes:
     return bytes(out)
 
 
-def extract(path: Path, cfg: ExtractConfig = CFG, root: Path | None = None) -> StageResult:
-    """extract_file plus the invariants every result must keep."""
-    result = extract_file(path, root or path.parent, cfg)
+def extract(path: Path, cfg: ExtractConfig = CFG, root: Path | None = None) -> StagesRun:
+    """The extract stage over one file, plus the invariants every result must keep."""
+    files = pa.Table.from_pylist(
+        [{"path": str(path), "root": str(root or path.parent), "known_doc_ids": []}],
+        schema=INPUT_FILE_SCHEMA,
+    )
+    result = run_stage("extract", files, cfg)
     assert_consistent(result, path)
     return result
 
 
-def assert_consistent(result: StageResult, path: Path) -> None:
-    counts = result.counts.check()
-    assert counts.stage == "extract"
+def assert_consistent(result: StagesRun, path: Path) -> None:
+    counts = result.counts["extract"]
     assert result.kept.num_rows + result.rejected.num_rows == counts.input
     assert counts.kept == result.kept.num_rows
     assert result.kept.schema == RECORD_SCHEMA
-    assert result.rejected.schema == REJECTION_SCHEMA
+    assert result.rejected.schema.field("stage") == STAGE_FIELD
     assert set(result.rejected.column("stage").to_pylist()) <= {"extract"}
     assert set(result.rejected.column("reason").to_pylist()) <= set(REJECTION_REASONS)
     rows = result.kept.to_pylist() + result.rejected.to_pylist()
@@ -75,15 +80,15 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
-def titles(result: StageResult) -> list[str | None]:
+def titles(result: StagesRun) -> list[str | None]:
     return result.kept.column("title").to_pylist()
 
 
-def texts(result: StageResult) -> list[str]:
+def texts(result: StagesRun) -> list[str]:
     return result.kept.column("text").to_pylist()
 
 
-def only_rejection(result: StageResult) -> dict[str, object]:
+def only_rejection(result: StagesRun) -> dict[str, object]:
     assert result.rejected.num_rows == 1
     return result.rejected.to_pylist()[0]
 

@@ -35,7 +35,7 @@ def test_jsonl_records_keep_line_numbers_ids_and_titles(tmp_path: Path) -> None:
     assert [row["title"] for row in rows] == ["标题一", None]
     assert [row["text"] for row in rows] == [P1, P2]
     assert rows[1]["source_offset"] == content.encode().index(b'{"id": "b-2"')
-    assert result.counts.input == 2
+    assert result.counts["extract"].input == 2
 
 
 def test_jsonl_html_field_gives_is_html(tmp_path: Path) -> None:

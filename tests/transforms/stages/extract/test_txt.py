@@ -47,7 +47,7 @@ def test_seed_dump_gives_its_known_number_of_records(prefix: str, records: int) 
 
 
 def test_the_five_seeds_give_19_records() -> None:
-    assert sum(extract(path).counts.kept for path in SAMPLE.glob("*.txt")) == 19
+    assert sum(extract(path).counts["extract"].kept for path in SAMPLE.glob("*.txt")) == 19
 
 
 def test_seed_001_titles_come_from_marker_lines_and_duplicates_are_kept() -> None:

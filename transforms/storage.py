@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.config import OutputConfig
+from transforms.config import WriteConfig
 
 TMP_PREFIX = ".tmp-"
 
@@ -81,10 +81,10 @@ def read_json(path: Path) -> Any:
 # zstd-compressed took 4-8x longer than uncompressed (bench/RESULTS.md) and was
 # a large share of each shard's job.  They take more disk instead (about 2x the
 # cleaned text while a run is in progress).
-WORK_FILES = OutputConfig(compression="none", compression_level=None)
+WORK_FILES = WriteConfig(compression="none", compression_level=None)
 
 
-def write_table(table: pa.Table, destination: Path, cfg: OutputConfig = WORK_FILES) -> Path:
+def write_table(table: pa.Table, destination: Path, cfg: WriteConfig = WORK_FILES) -> Path:
     compression = None if cfg.compression == "none" else cfg.compression
     level = cfg.compression_level if compression in ("zstd", "gzip") else None
     with atomic_path(destination) as tmp:
@@ -98,9 +98,7 @@ def write_table(table: pa.Table, destination: Path, cfg: OutputConfig = WORK_FIL
     return destination
 
 
-def write_parts(
-    table: pa.Table, folder: Path, stem: str, cfg: OutputConfig = OutputConfig()
-) -> list[Path]:
+def write_parts(table: pa.Table, folder: Path, stem: str, cfg: WriteConfig) -> list[Path]:
     """``folder/stem-00000.parquet``, ... each of at most ``cfg.max_rows_per_file`` rows.
 
     An empty table writes no file: readers treat a folder of parts as one
