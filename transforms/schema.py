@@ -35,6 +35,8 @@ PROVENANCE_FIELDS: list[pa.Field] = [
     pa.field("source_id", pa.string()),  # the record's own id, if the input had one
     pa.field("source_format", pa.string(), nullable=False),  # txt, html, jsonl, jsonl.gz, parquet
     pa.field("source_encoding", pa.string(), nullable=False),  # encoding used to decode it
+    # Bytes of the raw record not valid in source_encoding, each now U+FFFD in the text.
+    pa.field("source_invalid_bytes", pa.int32()),
 ]
 
 # Run lineage, identical for every row written by one run.
@@ -90,7 +92,7 @@ KEPT_SCHEMA = pa.schema(
 # The closed set of reasons a record can be rejected for.  Adding one means
 # documenting it here and in README.md.
 REJECTION_REASONS: dict[str, str] = {
-    "decode_error": "the raw bytes could not be decoded in the detected encoding",
+    "decode_error": "the raw bytes are not text in the detected encoding (too many invalid bytes, or no encoding fits)",
     "parse_error": "the record could not be parsed (malformed JSON, wrong field types, bad Parquet)",
     "too_large": "the raw record or file exceeds the configured size limit",
     "empty": "an input file without any record, or no text left after HTML stripping and normalization",
@@ -138,6 +140,7 @@ COLUMN_DOCS: dict[str, str] = {
     "source_id": "the input record's own id, if it had one",
     "source_format": "`txt`, `html`, `jsonl`, `jsonl.gz` or `parquet`",
     "source_encoding": "encoding the record was decoded with",
+    "source_invalid_bytes": "bytes of the raw record that were not valid in `source_encoding`; each became U+FFFD in `text` (0 for most records; a record with more than `extract.max_invalid_byte_share` of them is rejected as `decode_error`)",
     "run_id": "the Prefect flow run id",
     "pipeline_version": "zhclean version",
     "config_hash": "fingerprint of the cleaning settings",

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.paths import REPO, SAMPLE
+from transforms.pipeline import STAGE_NAMES
 from transforms.schema import KEPT_SCHEMA, REJECTED_SCHEMA
 
 MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[a-zA-Z]+;|&#\d+;")
@@ -166,6 +167,36 @@ def test_the_run_leaves_a_markdown_artifact_with_counts(stats):
     mine = [a for a in artifacts if str(a.flow_run_id) == stats["run_id"]]
     assert len(mine) == 1
     assert "| dedup | 19 | 16 | exact_duplicate 1, near_duplicate 2 |" in mine[0].data
+    rows = [line.split(" | ")[0].lstrip("| ") for line in mine[0].data.splitlines()]
+    assert [r for r in rows if r in STAGE_NAMES] == list(STAGE_NAMES)
+
+
+def test_stats_count_every_stage_in_pipeline_order(stats):
+    assert list(stats["stages"]) == list(STAGE_NAMES)
+    assert stats["stages"]["quality"]["input"] == 19
+    assert stats["stages"]["dedup"]["extra"]["verified_pairs"] >= 2
+    assert set(stats["dedup_seconds_by_step"]) == {
+        "fingerprint", "exact", "candidate_pairs", "resolve", "index",
+    }  # fmt: skip
+
+
+def test_no_dedup_keeps_every_duplicate_and_the_card_says_so(tmp_path):
+    """``--no-dedup`` turns the dedup stage off: the sample's three duplicates stay."""
+    from flows.cli import main
+    from transforms.release.build import create_release
+
+    output = tmp_path / "out"
+    assert main(["run", str(SAMPLE), "-o", str(output), "--no-dedup", "--quiet"]) == 0
+    stats = json.loads((output / "stats.json").read_text(encoding="utf-8"))
+    assert stats["documents"]["kept"] == 19 and stats["rejected_by_reason"] == {}
+    assert stats["config"]["dedup"]["enabled"] is False
+    dedup = stats["stages"]["dedup"]
+    assert (dedup["input"], dedup["kept"], dedup["rejected"]) == (19, 19, {})
+    assert set(stats["dedup_seconds_by_step"].values()) == {0.0}  # no fingerprint, no pairs
+    kept = pd.read_parquet(output / "data")
+    assert (kept.dup_cluster_size == 1).all() and (kept.dup_cluster_id == kept.doc_id).all()
+    card = (create_release(output, "v1").path / "README.md").read_text(encoding="utf-8")
+    assert "Deduplication was off" in card and "deduplicated" not in card.split("---")[1]
 
 
 def test_command_line_run_is_quiet_and_independent_of_sharding(tmp_path, kept, rejected):

@@ -130,9 +130,16 @@ def extract_files(files: pa.Table, cfg: ExtractConfig) -> StageOutput:
         already -= new_kept.num_rows + new_rejected.num_rows
         kept.append(new_kept)
         rejected.append(new_rejected)
-    extra = {"files": files.num_rows, "already_in_dataset": already}
+    records = pa.concat_tables(kept)
+    invalid = records.column("source_invalid_bytes")
+    extra = {
+        "files": files.num_rows,
+        "already_in_dataset": already,
+        "records_with_invalid_bytes": pc.sum(pc.greater(invalid, 0)).as_py() or 0,
+        "invalid_bytes": pc.sum(invalid).as_py() or 0,
+    }
     return StageOutput(
-        kept=pa.concat_tables(kept),
+        kept=records,
         rejected=pa.concat_tables(rejected),
         extra=extra,
         unreadable=tuple(unreadable),

@@ -27,7 +27,9 @@ from __future__ import annotations
 import codecs
 import functools
 import re
+import threading
 import unicodedata
+from dataclasses import dataclass
 
 MiB = 1024 * 1024
 HEAD_SAMPLE_BYTES = 1 * MiB
@@ -85,9 +87,48 @@ def bom_length(encoding: str, data: bytes) -> int:
     return 0
 
 
-def decode_strict(data: bytes, encoding: str) -> str:
-    """Decode ``data`` with ``encoding``; raises ``UnicodeDecodeError`` on the first bad byte."""
-    return data.decode(encoding, errors="strict")
+@dataclass(frozen=True)
+class Decoded:
+    """A record's text, and how many of its bytes were not valid in the encoding."""
+
+    text: str
+    invalid_bytes: int = 0  # each became one U+FFFD in ``text``
+    first_error: UnicodeDecodeError | None = None  # where the first of them was
+
+    def invalid_share(self, size: int) -> float:
+        return self.invalid_bytes / size if size else 0.0
+
+
+# Counts the bytes the error handler below replaced, per thread (a decode
+# call runs in the thread that made it).
+_replaced = threading.local()
+_REPLACE_EACH_BYTE = "zhclean-replace-each-byte"
+
+
+def _replace_each_byte(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.end - error.start
+    _replaced.bytes += bad
+    return "\ufffd" * bad, error.end
+
+
+codecs.register_error(_REPLACE_EACH_BYTE, _replace_each_byte)
+
+
+def decode_replacing(data: bytes, encoding: str) -> Decoded:
+    """``data`` decoded with ``encoding``; each byte that is not valid in it becomes U+FFFD.
+
+    Python's own ``errors="replace"`` puts one U+FFFD for a run of bad bytes;
+    one per byte makes ``invalid_bytes`` the count of replacement characters
+    added.  A clean decode costs one strict decode.
+    """
+    try:
+        return Decoded(data.decode(encoding))
+    except UnicodeDecodeError as error:
+        first = error
+    _replaced.bytes = 0
+    text = data.decode(encoding, errors=_REPLACE_EACH_BYTE)
+    return Decoded(text, _replaced.bytes, first)
 
 
 def detect_encoding(data: bytes) -> str | None:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from transforms.config import ExtractConfig
 from transforms.stages.extract.decode import (
+    Decoded,
     bom_encoding,
-    decode_strict,
+    decode_replacing,
     detect_encoding,
     undetectable_reason,
 )
@@ -78,17 +79,18 @@ def html_encoding_candidates(data: bytes) -> list[str]:
     return [c for i, c in enumerate(ordered) if c is not None and c not in ordered[:i]]
 
 
-def decode_first(data: bytes, encodings: list[str]) -> tuple[str, str]:
-    """``(text, encoding)`` for the first of ``encodings`` that decodes ``data`` strictly.
-
-    Raises the ``UnicodeDecodeError`` of the last one when none does.
-    """
-    for encoding in encodings[:-1]:
-        try:
-            return decode_strict(data, encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return decode_strict(data, encodings[-1]), encodings[-1]
+def decode_best(data: bytes, encodings: list[str]) -> tuple[Decoded, str]:
+    """The first of ``encodings`` that decodes ``data`` without an invalid byte; when none
+    does, the one with the fewest invalid bytes (the first of those)."""
+    best: tuple[Decoded, str] | None = None
+    for encoding in encodings:
+        decoded = decode_replacing(data, encoding)
+        if not decoded.invalid_bytes:
+            return decoded, encoding
+        if best is None or decoded.invalid_bytes < best[0].invalid_bytes:
+            best = (decoded, encoding)
+    assert best is not None, "no candidate encodings"
+    return best
 
 
 def html_title(text: str) -> str | None:
@@ -126,13 +128,12 @@ def extract_html(path: Path, cfg: ExtractConfig, out: Collector) -> None:
         detail = f"whole file: {undetectable_reason(data)}"
         out.reject(Origin(0, span, UNKNOWN_ENCODING), "decode_error", detail)
         return
-    try:
-        text, encoding = decode_first(data, candidates)
-    except UnicodeDecodeError as error:
-        out.reject_undecodable(
-            Origin(0, span, candidates[-1]), "whole file", error, data, candidates[-1]
-        )
+    decoded, encoding = decode_best(data, candidates)
+    limit = cfg.max_invalid_byte_share
+    accepted = out.accept(Origin(0, span, encoding), decoded, data, "whole file", limit)
+    if accepted is None:
         return
+    text, origin = accepted
     if not text.strip():
         return  # no record: extract_file reports the file as empty
-    out.keep(Origin(0, span, encoding), text, html_title(text), is_html=True)
+    out.keep(origin, text, html_title(text), is_html=True)

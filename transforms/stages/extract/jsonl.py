@@ -19,7 +19,6 @@ from typing import BinaryIO
 
 from transforms.config import ExtractConfig
 from transforms.stages.extract.decode import (
-    decode_strict,
     detect_encoding,
     looks_binary,
     undetectable_reason,
@@ -239,11 +238,12 @@ def _emit_jsonl_line(line: RawLine, encoding: str, cfg: ExtractConfig, out: Coll
         return
     if not line.data.strip():
         return  # blank lines are not records
-    try:
-        text = decode_strict(line.data, encoding)
-    except UnicodeDecodeError as error:
-        out.reject_undecodable(origin, where, error, line.data, encoding, offset_kind)
+    decoded = out.decode(
+        origin, line.data, encoding, where, cfg.max_invalid_byte_share, offset_kind
+    )
+    if decoded is None:
         return
+    text, origin = decoded
     obj: object = None
     try:
         obj = _parse_json(text)

@@ -9,11 +9,12 @@ them into RECORD_SCHEMA rows with a stable ``doc_id``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transforms.schema import RECORD_SCHEMA, REJECTION_SCHEMA, table_from_rows
 from transforms.stage import StageOutput, rejection_rows
+from transforms.stages.extract.decode import Decoded, decode_replacing
 
 UNKNOWN_ENCODING = "unknown"
 READ_CHUNK = 1024 * 1024
@@ -44,6 +45,7 @@ class Origin:
     span: RawSpan
     encoding: str
     source_id: str | None = None
+    invalid_bytes: int = 0  # bytes not valid in ``encoding``, each now U+FFFD in the text
 
 
 def make_doc_id(source_path: str, source_record: int, source_sha256: str) -> str:
@@ -105,28 +107,63 @@ class Collector:
         """
         self.reject(Origin(0, RawSpan.of(head, 0), UNKNOWN_ENCODING), "empty", detail)
 
-    def reject_undecodable(
+    def decode(
+        self,
+        origin: Origin,
+        raw: bytes,
+        codec: str,
+        where: str,
+        max_invalid_share: float,
+        offset_kind: str = "byte offset",
+    ) -> tuple[str, Origin] | None:
+        """``raw`` decoded (its invalid bytes each U+FFFD) and its origin with their count; or
+        ``None`` after rejecting it as ``decode_error`` when the share of invalid bytes is
+        over ``max_invalid_share``: then the encoding is wrong, not a few bytes damaged."""
+        decoded = decode_replacing(raw, codec)
+        return self.accept(origin, decoded, raw, where, max_invalid_share, offset_kind)
+
+    def accept(
+        self,
+        origin: Origin,
+        decoded: Decoded,
+        raw: bytes,
+        where: str,
+        max_invalid_share: float,
+        offset_kind: str = "byte offset",
+    ) -> tuple[str, Origin] | None:
+        """``decode`` for text decoded already."""
+        origin = replace(origin, invalid_bytes=decoded.invalid_bytes)
+        if decoded.invalid_share(len(raw)) <= max_invalid_share:
+            return decoded.text, origin
+        self._reject_misdecoded(origin, where, decoded, raw, max_invalid_share, offset_kind)
+        return None
+
+    def _reject_misdecoded(
         self,
         origin: Origin,
         where: str,
-        error: UnicodeDecodeError,
+        decoded: Decoded,
         raw: bytes,
-        codec: str,
-        offset_kind: str = "byte offset",
+        max_invalid_share: float,
+        offset_kind: str,
     ) -> None:
         """One ``decode_error`` row for ``raw`` (which starts at ``origin.span.offset``).
 
-        The detail names the first bad bytes and their offset in the file (or
-        decompressed stream); the row's text is ``raw`` decoded leniently, for
-        a person to inspect.
+        The detail says how many bytes are invalid and names the first and its
+        offset in the file (or decompressed stream); the row's text is ``raw``
+        decoded with U+FFFD, for a person to inspect.
         """
+        error = decoded.first_error
+        assert error is not None
         bad = raw[error.start : min(error.end, error.start + 4)]
         offset = (origin.span.offset or 0) + error.start
         detail = (
-            f"{where}: invalid {origin.encoding} byte(s) 0x{bad.hex()} at {offset_kind} "
-            f"{offset:,} ({error.reason})"
+            f"{where}: {decoded.invalid_bytes:,} of {len(raw):,} bytes "
+            f"({decoded.invalid_share(len(raw)):.1%}) are not valid {origin.encoding}, over "
+            f"extract.max_invalid_byte_share = {max_invalid_share:.1%}; the first, "
+            f"0x{bad.hex()}, at {offset_kind} {offset:,} ({error.reason})"
         )
-        self.reject(origin, "decode_error", detail, text=raw.decode(codec, errors="replace"))
+        self.reject(origin, "decode_error", detail, text=decoded.text)
 
     def _row(
         self, origin: Origin, text: str, title: str | None, is_html: bool
@@ -145,6 +182,7 @@ class Collector:
             "source_id": origin.source_id,
             "source_format": self.fmt,
             "source_encoding": origin.encoding,
+            "source_invalid_bytes": origin.invalid_bytes,
         }
 
     def output(self) -> StageOutput:

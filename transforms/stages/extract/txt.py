@@ -20,7 +20,6 @@ from pathlib import Path
 from transforms.config import ExtractConfig
 from transforms.stages.extract.decode import (
     bom_length,
-    decode_strict,
     detect_encoding,
     undetectable_reason,
 )
@@ -296,11 +295,9 @@ def _emit_txt_record(
         detail = over_limit(where, len(record), "max_record_bytes", cfg.max_record_bytes)
         out.reject(origin, "too_large", detail)
         return
-    raw = bytes(record)
-    try:
-        text = decode_strict(raw, codec)
-    except UnicodeDecodeError as error:
-        out.reject_undecodable(origin, where, error, raw, codec)
+    decoded = out.decode(origin, bytes(record), codec, where, cfg.max_invalid_byte_share)
+    if decoded is None:
         return
+    text, origin = decoded
     title, body = split_title(text, cfg.title_max_chars)
     out.keep(origin, body, title, is_html=False)

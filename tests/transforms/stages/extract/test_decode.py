@@ -13,7 +13,7 @@ from transforms.stages.extract.decode import (
     MIDDLE_SAMPLE_BYTES,
     bounded_sample,
     chinese_plausibility,
-    decode_strict,
+    decode_replacing,
     detect_encoding,
     undetectable_reason,
 )
@@ -63,7 +63,7 @@ def encodable(texts: list[str], encoding: str) -> list[str]:
 def test_byte_order_mark_decides_the_encoding(bom: bytes, body_codec: str, expected: str) -> None:
     data = bom + "动物临时“奶爸”".encode(body_codec)
     assert detect_encoding(data) == expected
-    assert decode_strict(data, expected) == "动物临时“奶爸”"
+    assert _decoded(data, expected) == "动物临时“奶爸”"
 
 
 def test_plain_utf8_chinese_is_utf8() -> None:
@@ -89,7 +89,7 @@ def test_traditional_paragraphs_in_big5_decode_as_big5() -> None:
     for paragraph in TRADITIONAL:
         data = paragraph.encode("big5")
         assert detect_encoding(data) == "big5", paragraph
-        assert decode_strict(data, "big5") == paragraph
+        assert _decoded(data, "big5") == paragraph
 
 
 def test_traditional_paragraphs_in_gbk_decode_as_gb18030() -> None:
@@ -106,16 +106,16 @@ def test_multi_paragraph_documents_decode_back_to_the_original() -> None:
             data = text.encode(encoding, errors="ignore")
             detected = detect_encoding(data)
             assert detected is not None
-            assert decode_strict(data, detected) == data.decode(encoding)
+            assert _decoded(data, detected) == data.decode(encoding)
     big5 = "\n".join(TRADITIONAL).encode("big5")
-    assert decode_strict(big5, detect_encoding(big5) or "") == "\n".join(TRADITIONAL)
+    assert _decoded(big5, detect_encoding(big5) or "") == "\n".join(TRADITIONAL)
 
 
 def test_gb18030_four_byte_characters_are_gb18030() -> None:
     text = "社区工作者篇：防疫一线的记录😀，蒙古文ᠮᠣᠩᠭᠣᠯ"
     data = text.encode("gb18030")
     assert detect_encoding(data) == "gb18030"
-    assert decode_strict(data, "gb18030") == text
+    assert _decoded(data, "gb18030") == text
 
 
 def test_right_decoding_is_more_plausible_than_the_wrong_one() -> None:
@@ -158,11 +158,28 @@ def test_latin1_text_is_not_taken_for_chinese() -> None:
     assert "not decodable as UTF-8, GB18030 or Big5" in undetectable_reason(data)
 
 
-def test_decode_strict_raises_at_the_first_bad_byte() -> None:
-    data = "疫情".encode() + b"\xff" + "防控".encode()
-    with pytest.raises(UnicodeDecodeError) as caught:
-        decode_strict(data, "utf-8")
-    assert caught.value.start == 6
+def _decoded(data: bytes, encoding: str) -> str:
+    """The text of a clean decode (no invalid byte)."""
+    decoded = decode_replacing(data, encoding)
+    assert decoded.invalid_bytes == 0 and decoded.first_error is None
+    return decoded.text
+
+
+def test_each_invalid_byte_becomes_one_replacement_character_and_is_counted() -> None:
+    data = "疫情".encode() + b"\xff" + "防控".encode() + "中".encode()[:2] + "。".encode()
+    decoded = decode_replacing(data, "utf-8")
+    assert decoded.text == "疫情\ufffd防控\ufffd\ufffd。"
+    assert decoded.invalid_bytes == 3
+    assert decoded.first_error is not None and decoded.first_error.start == 6
+    assert decoded.invalid_share(len(data)) == 3 / len(data)
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "big5", "utf-16-le", "utf-32-le"])
+def test_replacement_counts_bytes_in_every_supported_encoding(encoding) -> None:
+    good = "社會防控".encode(encoding)
+    decoded = decode_replacing(good + b"\xff" + good, encoding)
+    assert decoded.invalid_bytes >= 1 and decoded.text.count("\ufffd") == decoded.invalid_bytes
+    assert decoded.text.startswith("社會防控")
 
 
 def test_detection_looks_at_a_bounded_sample_of_large_data() -> None:

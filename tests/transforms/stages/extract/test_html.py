@@ -69,13 +69,20 @@ def test_html_http_equiv_big5_declaration(tmp_path: Path) -> None:
 
 def test_undecodable_html_is_one_decode_error(tmp_path: Path) -> None:
     page = HTML_PAGE.format(charset="utf-8", body=P3).encode()
-    page = page.replace(b"<body>", b"<body>\xff\xff\xff")  # invalid in UTF-8, GB18030 and Big5
+    page = page.replace(b"<body>", b"<body>" + b"\xff" * 30)  # invalid in UTF-8, GB18030, Big5
     rejection = only_rejection(extract(write(tmp_path, "page.html", page)))
     assert rejection["reason"] == "decode_error"
-    assert (
-        f"whole file: invalid utf-8 byte(s) 0xff at byte offset {page.index(b'<body>') + 6}"
-        in (rejection["detail"])
-    )
+    assert rejection["detail"].startswith(f"whole file: 30 of {len(page):,} bytes")
+    assert f"0xff, at byte offset {page.index(b'<body>') + 6}" in rejection["detail"]
+
+
+def test_html_with_a_few_bad_bytes_is_kept_with_replacement_characters(tmp_path: Path) -> None:
+    page = HTML_PAGE.format(charset="utf-8", body=P3 * 4).encode()
+    page = page.replace(b"<body>", b"<body>\xff")
+    result = extract(write(tmp_path, "page.html", page))
+    [row] = result.kept.to_pylist()
+    assert row["source_invalid_bytes"] == 1 and "\ufffd" in row["text"]
+    assert row["source_encoding"] == "utf-8"
 
 
 def test_html_over_max_record_bytes_is_too_large(tmp_path: Path) -> None:

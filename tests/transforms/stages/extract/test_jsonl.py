@@ -92,6 +92,13 @@ def test_jsonl_invalid_utf8_line_is_a_decode_error(tmp_path: Path) -> None:
     assert f"at byte offset {bad_offset:,}" in rejection["detail"]
 
 
+def test_jsonl_line_with_one_bad_byte_in_a_long_text_is_kept(tmp_path: Path) -> None:
+    line = jsonl({"text": P1 * 4}).encode().replace("社区".encode(), b"\xff", 1)
+    result = extract(write(tmp_path, "a.jsonl", line))
+    [row] = result.kept.to_pylist()
+    assert row["text"].count("\ufffd") == 1 and row["source_invalid_bytes"] == 1
+
+
 def test_jsonl_line_over_max_record_bytes_is_too_large(tmp_path: Path) -> None:
     content = jsonl({"text": P1 * 40}, {"text": P2})
     result = extract(write(tmp_path, "a.jsonl", content), ExtractConfig(max_record_bytes=1024))

@@ -252,8 +252,30 @@ def test_bom_files_split_with_exact_byte_offsets(
     assert set(result.kept.column("source_encoding").to_pylist()) == {expected}
 
 
-def test_invalid_utf8_rejects_only_that_record(tmp_path: Path) -> None:
-    bad = P2.encode()[:9] + b"\xff" + P2.encode()[9:]
+def test_a_long_article_with_three_bad_bytes_is_kept_with_replacement_characters(
+    tmp_path: Path,
+) -> None:
+    """A multibyte character cut in two, and a stray byte: the article stays, marked."""
+    article = "".join(P1 + P2 + P4 for _ in range(40))[:4900]
+    raw = article.encode()
+    middle = len(raw) // 2 - len(raw) // 2 % 3  # a character boundary
+    damaged = raw[:middle] + "疫".encode()[:2] + b"\xff" + raw[middle:]
+    data = f"标题一\n{P1}\n*\n标题二\n".encode() + damaged + f"\n*\n标题三\n{P3}\n".encode()
+    result = extract(write(tmp_path, "a.txt", data))
+    assert titles(result) == ["标题一", "标题二", "标题三"]
+    assert result.rejected.num_rows == 0
+    kept = result.kept.to_pylist()[1]
+    assert kept["text"] == article[: middle // 3] + "\ufffd" * 3 + article[middle // 3 :]
+    assert kept["source_invalid_bytes"] == 3
+    assert [r["source_invalid_bytes"] for r in result.kept.to_pylist()] == [0, 3, 0]
+    extra = result.counts["extract"].extra
+    assert (extra["records_with_invalid_bytes"], extra["invalid_bytes"]) == (1, 3)
+    assert kept["source_length"] == len("标题二\n".encode()) + len(damaged)  # raw, as it is
+
+
+def test_a_record_in_another_encoding_is_rejected_alone(tmp_path: Path) -> None:
+    """A GBK record in a UTF-8 dump: most of its bytes are invalid UTF-8."""
+    bad = P2.encode("gbk")
     data = f"标题一\n{P1}\n*\n标题二\n".encode() + bad + f"\n*\n标题三\n{P3}\n".encode()
     path = write(tmp_path, "a.txt", data)
     result = extract(path)
@@ -261,10 +283,22 @@ def test_invalid_utf8_rejects_only_that_record(tmp_path: Path) -> None:
     rejection = only_rejection(result)
     assert rejection["reason"] == "decode_error"
     assert rejection["source_record"] == 1
-    bad_offset = data.index(b"\xff")
-    assert f"at byte offset {bad_offset:,}" in rejection["detail"]
-    assert "0xff" in rejection["detail"]
+    first_bad = data.index(bad)
+    assert (
+        f"0x{bad[:2].hex()}" in rejection["detail"] or f"0x{bad[:1].hex()}" in rejection["detail"]
+    )
+    assert f"at byte offset {first_bad:,}" in rejection["detail"]
+    assert "are not valid utf-8, over extract.max_invalid_byte_share = 1.0%" in rejection["detail"]
+    assert rejection["source_invalid_bytes"] > len(bad) // 3
     assert "\ufffd" in rejection["text"]  # the raw text, readable, for a person to inspect
+
+
+def test_the_share_of_invalid_bytes_that_rejects_a_record_is_a_setting(tmp_path: Path) -> None:
+    damaged = P2.encode()[:9] + b"\xff" + P2.encode()[9:]  # 1 of 121 bytes
+    path = write(tmp_path, "a.txt", damaged)
+    assert extract(path).kept.num_rows == 1
+    strict = extract(path, ExtractConfig(max_invalid_byte_share=0.0))
+    assert only_rejection(strict)["reason"] == "decode_error"
 
 
 def test_binary_file_is_one_decode_error(tmp_path: Path) -> None:
