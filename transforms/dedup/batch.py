@@ -17,6 +17,7 @@ from transforms.dedup.verify import (
     SignatureLookup,
     TextLookup,
     exact_jaccard_from_texts,
+    similarities,
     verify_pairs,
 )
 
@@ -52,5 +53,9 @@ def deduplicate(fingerprints: pa.Table, cfg: DedupConfig) -> pa.Table:
     signatures_of, canonical_of = table_lookups(fingerprints, cfg.num_perm)
     exact_jaccard = exact_jaccard_from_texts(canonical_of, cfg.ngram_size)
     verified, similarity = verify_pairs(pairs, signatures_of, cfg.threshold, exact_jaccard)
-    decisions = resolve_clusters(info, exact, verified, similarity, signatures_of)
+
+    def measure(more: np.ndarray) -> np.ndarray:
+        return similarities(more, signatures_of, cfg.threshold, exact_jaccard)
+
+    decisions = resolve_clusters(info, exact, verified, similarity, measure, cfg.threshold)
     return complete_decisions(fingerprints.column("doc_id"), decisions)

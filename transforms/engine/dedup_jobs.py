@@ -35,7 +35,7 @@ from transforms.dedup.clusters import DECISION_SCHEMA, involved_keys, resolve_cl
 from transforms.dedup.exact import exact_duplicate_pairs, shared_hashes
 from transforms.dedup.fingerprint import signature_matrix
 from transforms.dedup.keep_rule import RANK_COLUMNS
-from transforms.dedup.verify import exact_jaccard_from_texts, verify_pairs
+from transforms.dedup.verify import exact_jaccard_from_texts, similarities, verify_pairs
 from transforms.engine.work_layout import (
     band_partition_path,
     decisions_path,
@@ -248,11 +248,16 @@ def resolve_duplicates(inputs: DedupInputs, partitions: int, cfg: PipelineConfig
     pairs = _candidate_pairs_of_run(work_dir, partitions)
     signatures_of, canonical_of = _lookups(inputs, cfg)
     exact_jaccard = exact_jaccard_from_texts(canonical_of, cfg.dedup.ngram_size)
-    verified, similarity = verify_pairs(pairs, signatures_of, cfg.dedup.threshold, exact_jaccard)
+    threshold = cfg.dedup.threshold
+    verified, similarity = verify_pairs(pairs, signatures_of, threshold, exact_jaccard)
     exact = _exact_pairs(work_dir)
     info = _read_matching(inputs, RANK_COLUMNS, "doc_key", pa.array(involved_keys(exact, verified)))
+
+    def measure(more: np.ndarray) -> np.ndarray:
+        return similarities(more, signatures_of, threshold, exact_jaccard)
+
     decisions = resolve_clusters(
-        info.drop_columns(["shard_id"]), exact, verified, similarity, signatures_of
+        info.drop_columns(["shard_id"]), exact, verified, similarity, measure, threshold
     )
     decisions = decisions.join(info.select(["doc_id", "shard_id"]), "doc_id", join_type="inner")
     # Published documents stay as they are: only this run's documents get decisions.
