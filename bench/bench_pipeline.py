@@ -75,7 +75,6 @@ PREFECT_HOME = WORK_DIR / "prefect-home"
 START_MARK = "<!-- bench_pipeline:start -->"
 END_MARK = "<!-- bench_pipeline:end -->"
 SIZE_NAMES = {"20k": 20_000, "200k": 200_000, "1m": 1_000_000}
-STAGES = ("extract", "html_strip", "normalize", "filter", "dedup", "segment", "write")
 
 sys.path.insert(0, str(BENCH_DIR))
 from make_corpus import canonical_fingerprint  # noqa: E402
@@ -605,17 +604,20 @@ def render_report(results: list[dict[str, Any]], commands: list[str]) -> str:
             f"| {r['documents']:,} | {run['peak_tree_rss_at_seconds']:,.0f} of "
             f"{run['wall_seconds']:,.0f} | {procs} |"
         )
+    # The stages as the runs' stats.json list them, in pipeline order (older
+    # runs named some stages differently: each gets its own column).
+    stages = list(dict.fromkeys(n for r in results for n in r["median"].get("stages", {})))
     lines += [
         "",
         "Per stage: seconds from `stats.json` and documents in / second:",
         "",
-        "| documents | " + " | ".join(STAGES) + " |",
-        "| ---: | " + " | ".join("---:" for _ in STAGES) + " |",
+        "| documents | " + " | ".join(stages) + " |",
+        "| ---: | " + " | ".join("---:" for _ in stages) + " |",
     ]
     for r in results:
         st = r["median"].get("stages", {})
         cells = []
-        for name in STAGES:
+        for name in stages:
             s = st.get(name)
             cells.append(f"{s['seconds']:.1f} s, {_fmt(s['docs_per_second'])}/s" if s else "-")
         lines.append(f"| {r['documents']:,} | " + " | ".join(cells) + " |")

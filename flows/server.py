@@ -4,7 +4,7 @@ With ``PREFECT_API_URL`` set, a run uses that server.  Otherwise Prefect
 would start its temporary server only when the flow begins, and importing
 the server's code in the flow's process first costs seconds more: measured,
 the flow began 8 s after the command started, most of a 20,000-document
-run's wall time (bench/RESULTS.md).  ``temporary_server`` starts the same
+run's wall time (bench/RESULTS.md).  ``TemporaryServer`` starts the same
 server (Prefect's own app in ephemeral mode, the database in
 ``PREFECT_HOME``) as a subprocess the moment the command starts, so that it
 boots while the flow's process imports its modules and the worker

@@ -7,6 +7,7 @@ Imports are read with ``ast`` from every module of ``transforms`` and
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -134,3 +135,28 @@ def test_functions_fit_on_a_screen(package):
                 if length > 60:
                     long.append(f"{module}.{node.name}: {length} lines")
     assert not long, long
+
+
+def _resolves(reference: str) -> bool:
+    parts = reference.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
+        if module not in MODULES:
+            continue
+        found = importlib.import_module(module)
+        for attribute in parts[cut:]:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def test_docstrings_and_comments_name_modules_and_functions_that_exist():
+    dangling = []
+    for module, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        for reference in re.findall(r"``((?:transforms|flows)\.[A-Za-z0-9_.]+)``", text):
+            if not _resolves(reference):
+                dangling.append(f"{module}: {reference}")
+    assert not dangling, dangling

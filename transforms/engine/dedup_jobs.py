@@ -1,6 +1,7 @@
 """The cross-shard dedup steps as jobs over the run's Parquet files.
 
-``transforms.dedup.core`` holds the logic; these jobs feed it from and to disk so
+``transforms.dedup`` holds the logic (``transforms.dedup.batch`` composes the
+same steps over one table in memory); these jobs feed it from and to disk so
 that no step holds more than one partition of bands, the small columns of the
 documents that share a hash, and the documents of candidate pairs:
 
@@ -12,8 +13,8 @@ documents that share a hash, and the documents of candidate pairs:
    in a cluster of two or more) and ``dedup/dedup.json`` (the stage's corpus-wide
    tallies and the seconds of each step).
 
-Each shard's prepare job left ``shards/<id>/fingerprints.parquet`` and
-``shards/<id>/bands/<p>.parquet``.
+Each shard's first job (``transforms.engine.shard_jobs.prepare_shard``) left
+``shards/<id>/fingerprints.parquet`` and ``shards/<id>/bands/<p>.parquet``.
 """
 
 from __future__ import annotations

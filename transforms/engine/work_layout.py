@@ -4,8 +4,8 @@ Every job writes its outputs atomically and its ``*.json`` summary last: a job
 whose summary exists finished completely, which is what ``--resume`` relies on.
 
     known_doc_ids.parquet                    doc_ids already in the dataset, from changed files
-    shards/<shard_id>/records.parquet        cleaned records that passed the filters
-    shards/<shard_id>/rejected.parquet       rejected by extract or the filters
+    shards/<shard_id>/records.parquet        documents that passed the stages before dedup
+    shards/<shard_id>/rejected.parquet       rejected by those stages (with their stage)
     shards/<shard_id>/fingerprints.parquet   dedup input (hash, signature, rank columns; no text)
     shards/<shard_id>/bands/<p>.parquet      LSH band keys of partition p
     shards/<shard_id>/prepared.json          counts per stage           (prepare done)

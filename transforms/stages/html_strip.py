@@ -41,7 +41,7 @@ The stage ``strip_html_batch`` sends a record through ``strip_html`` when its
 ``contains_markup`` finds markup in its text; every record it strips gets
 ``is_html = True`` so later stages (and ``html_stripped`` in the output) know
 markup was removed.  A title is stripped when it contains markup itself.
-Nothing is rejected here: a record left empty is the filter stage's ``empty``.
+Nothing is rejected here: a record left empty is the quality stage's ``empty``.
 """
 
 from __future__ import annotations

@@ -331,7 +331,7 @@ def _title_from_translated(translated: str, cfg: NormalizeConfig) -> str | None:
 def normalize_batch(records: pa.Table, cfg: NormalizeConfig) -> StageOutput:
     """Normalize ``text`` and ``title`` of every record; RECORD_SCHEMA in and out, nothing rejected.
 
-    An empty text is kept (rejecting it as ``empty`` is the filter stage's
+    An empty text is kept (rejecting it as ``empty`` is the quality stage's
     job); an empty title becomes null.  ``extra["changed"]`` counts records
     whose text changed.
     """

@@ -45,7 +45,7 @@ def chinese_ratio(text: str) -> float:
 
 
 def rejection_reason(text: str, cfg: QualityConfig, ratio: float) -> tuple[str, str] | None:
-    """(reason, detail) for a text the filters reject, or None to keep it.
+    """(reason, detail) for a text the quality rules reject, or None to keep it.
 
     ``ratio`` is the text's ``chinese_ratio`` (computed for the whole batch at once).
     """

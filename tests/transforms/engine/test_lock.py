@@ -33,8 +33,25 @@ def test_a_second_holder_is_refused_with_a_clear_message(tmp_path):
         pass
 
 
-def test_the_lock_can_be_taken_again_after_release(tmp_path):
+def _another_process_takes(folder) -> str:
+    """What another process says when it tries to take the lock of ``folder``."""
+    script = (
+        "import sys; from pathlib import Path; from transforms.engine.lock import *\n"
+        "try:\n    with output_lock(Path(sys.argv[1])): print('taken')\n"
+        "except OutputLocked: print('refused')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_lock_names_its_holder_and_is_free_again_after_release(tmp_path):
+    import os
+
     with output_lock(tmp_path):
-        pass
+        assert (tmp_path / ".zhclean.lock").read_text() == str(os.getpid())
+        assert _another_process_takes(tmp_path) == "refused"
+    assert _another_process_takes(tmp_path) == "taken"
     with output_lock(tmp_path):
-        pass
+        assert _another_process_takes(tmp_path) == "refused"

@@ -71,6 +71,11 @@ def test_missing_file_raises_oserror(tmp_path: Path) -> None:
         extract_file(tmp_path / "missing.txt", tmp_path, CFG)
 
 
+def random_bytes(count: int) -> list[bytes]:
+    rng = random.Random(11)
+    return [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))) for _ in range(count)]
+
+
 def nasty_blobs() -> list[bytes]:
     rng = random.Random(11)
     blobs = [
@@ -82,7 +87,7 @@ def nasty_blobs() -> list[bytes]:
         b"\x1f\x8b\x08\x00" + bytes(40),
         b"PAR1\x00\x00PAR1",
     ]
-    blobs += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))) for _ in range(12)]
+    blobs += random_bytes(12)
     blobs += [
         bytes(rng.choice(b'\n\r *=>{}"tx:\xe7\x96\xab') for _ in range(500)) for _ in range(8)
     ]
@@ -90,9 +95,22 @@ def nasty_blobs() -> list[bytes]:
 
 
 @pytest.mark.parametrize("suffix", SUPPORTED_SUFFIXES)
-def test_arbitrary_bytes_are_rejected_never_raised(tmp_path: Path, suffix: str) -> None:
+def test_arbitrary_bytes_never_raise_and_every_file_shows_up(tmp_path: Path, suffix: str) -> None:
     for i, blob in enumerate(nasty_blobs()):
-        extract(write(tmp_path, f"blob{i}{suffix}", blob))
+        result = extract(write(tmp_path, f"blob{i}{suffix}", blob))
+        assert result.kept.num_rows + result.rejected.num_rows >= 1, blob[:40]
+        assert all(result.rejected.column("detail").to_pylist()), blob[:40]
+
+
+@pytest.mark.parametrize("suffix", SUPPORTED_SUFFIXES)
+def test_random_bytes_are_rejected_as_not_text_or_not_parseable(
+    tmp_path: Path, suffix: str
+) -> None:
+    for i, blob in enumerate(random_bytes(12)):
+        result = extract(write(tmp_path, f"random{i}{suffix}", blob))
+        assert result.kept.num_rows == 0, blob[:40]
+        reasons = set(result.rejected.column("reason").to_pylist())
+        assert reasons and reasons <= {"decode_error", "parse_error"}, (reasons, blob[:40])
 
 
 # --------------------------------------------------------------------------- files without records
