@@ -23,7 +23,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.artifact import publish_summary
-from flows.progress import StageProgress, run_progress
+from flows.progress import RunProgress, StageProgress, run_progress
 from flows.runner import RunInterrupted, start_early
 from flows.tasks import (
     commit,
@@ -37,9 +37,10 @@ from transforms import zhclean_version
 from transforms.config import PipelineConfig
 from transforms.engine.dataset_state import remove_uncommitted
 from transforms.engine.dedup_jobs import DedupInputs, reset_stale_dedup
+from transforms.engine.inputs import Shard
 from transforms.engine.run_plan import RunPlan, plan_run, write_known_doc_ids
 from transforms.engine.run_stats import RunIdentity, run_stats
-from transforms.engine.shard_jobs import lineage_for, prepare_shard
+from transforms.engine.shard_jobs import prepare_shard
 from transforms.engine.work_layout import finished_marker, prepared_marker
 from transforms.pipeline import BEFORE_DEDUP, FROM_DEDUP
 from transforms.stage import Stage
@@ -75,10 +76,7 @@ def clean_corpus(
         failed = _stages_before_dedup(plan, progress)
         shard_ids = [s.shard_id for s in plan.shards if s.shard_id not in failed]
         _dedup(plan, shard_ids)
-        lineage = lineage_for(
-            identity.run_id, identity.pipeline_version, plan.config.config_hash, identity.started_at
-        )
-        _stages_from_dedup(plan, shard_ids, lineage, progress)
+        _stages_from_dedup(plan, shard_ids, identity.lineage(plan.config.config_hash), progress)
     stats = run_stats(plan, identity, shard_ids, failed, resumed, time.perf_counter() - started)
     commit(plan, stats, shard_ids)
     _close_run(plan, stats)
@@ -114,7 +112,7 @@ def _resumed_jobs(plan: RunPlan) -> dict[str, int]:
     }
 
 
-def _stages_before_dedup(plan: RunPlan, progress: Any) -> dict[str, Any]:
+def _stages_before_dedup(plan: RunPlan, progress: RunProgress) -> dict[str, Any]:
     """The stages before dedup over every shard; a shard whose job still fails after its
     retries is left out, and returned with its error (by shard id).
 
@@ -156,7 +154,7 @@ def _label(stages: tuple[Stage, ...]) -> str:
     return f"{stages[0].name}…{stages[-1].name}"
 
 
-def _failure(shard: Any, err: Exception) -> dict[str, Any]:
+def _failure(shard: Shard, err: Exception) -> dict[str, Any]:
     return {
         "shard_id": shard.shard_id,
         "files": [str(f.path) for f in shard.files],
@@ -182,7 +180,7 @@ def _dedup(plan: RunPlan, shard_ids: list[str]) -> None:
 
 
 def _stages_from_dedup(
-    plan: RunPlan, shard_ids: list[str], lineage: dict[str, Any], progress: Any
+    plan: RunPlan, shard_ids: list[str], lineage: dict[str, Any], progress: RunProgress
 ) -> None:
     sizes = {s.shard_id: s.size for s in plan.shards if s.shard_id in shard_ids}
     bar: StageProgress = progress.stage(_label(FROM_DEDUP), len(sizes), sum(sizes.values()))

@@ -20,6 +20,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """The inputs, ``--output`` and ``--config`` of a command that cleans into a dataset."""
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="INPUT",
+        help="input files or folders, searched recursively (default: data/sample)",
+    )
+    parser.add_argument("--output", "-o", type=Path, help="output folder (default: output)")
+    parser.add_argument("--config", "-c", type=Path, help="TOML file with any of the settings")
+
+
 def fail(message: str, status: int = 2) -> int:
     """Say what went wrong in one line on stderr; return the exit status."""
     print(f"zhclean: error: {message}", file=sys.stderr)

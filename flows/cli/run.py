@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flows.cli.common import fail, usable_config, write_error_log
+from flows.cli.common import add_dataset_arguments, fail, usable_config, write_error_log
 from flows.cli.options import add_setting_flags, overrides_from_args
 
 INTERRUPTED = (
@@ -34,15 +34,7 @@ def add_parser(commands: Any) -> None:
             "<output>/stats.json. Settings come from defaults, then --config, then these flags."
         ),
     )
-    run.add_argument(
-        "inputs",
-        nargs="*",
-        type=Path,
-        metavar="INPUT",
-        help="input files or folders, searched recursively (default: data/sample)",
-    )
-    run.add_argument("--output", "-o", type=Path, help="output folder (default: output)")
-    run.add_argument("--config", "-c", type=Path, help="TOML file with any of the settings")
+    add_dataset_arguments(run)
     add_setting_flags(run)
     run.add_argument(
         "--full",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import signal
-from pathlib import Path
 from typing import Any
 
-from flows.cli.common import fail, one_line, usable_config
+from flows.cli.common import add_dataset_arguments, fail, one_line, usable_config
 from flows.cli.run import DASK_NEEDS_SERVER
 
 
@@ -24,15 +23,7 @@ def add_parser(commands: Any) -> None:
             "Runs until Ctrl-C or SIGTERM."
         ),
     )
-    serve.add_argument(
-        "inputs",
-        nargs="*",
-        type=Path,
-        metavar="INPUT",
-        help="input files or folders, searched recursively (default: data/sample)",
-    )
-    serve.add_argument("--output", "-o", type=Path, help="output folder (default: output)")
-    serve.add_argument("--config", "-c", type=Path, help="TOML file with the run's settings")
+    add_dataset_arguments(serve)
     serve.add_argument(
         "--cron",
         metavar="CRON",

@@ -17,7 +17,7 @@ component (``transforms.dedup.components``):
    are compared now; a pair that reaches the threshold joins them and the
    component is chosen again, so that a second member is kept only when no
    kept one is similar enough;
-5. every other member points at its most similar kept neighbour.
+5. every other member points at the first chosen of its kept neighbours.
 
 In a component where every pair was verified (the common case) this keeps its
 best-ranked member, as the keep rule alone would.  A cluster is a kept
@@ -161,16 +161,20 @@ def _compare_kept(
 
 
 def _decide(
-    component: list[int], kept: list[int], adjacency: list[dict[int, float]], members: _Members
+    component: list[int], kept: list[int], adjacency: list[dict[int, float]]
 ) -> dict[int, tuple[int, float]]:
-    """Step 5: each leader's kept leader and similarity (a kept one: itself, 1.0)."""
-    is_kept = set(kept)
+    """Step 5: each leader's kept leader and similarity (a kept one: itself, 1.0).
+
+    ``kept`` is in the order the members were chosen: a duplicate points at
+    the first chosen of its kept neighbours, the member similar to most of the
+    component, as a set cover assigns an element to the first set that covers it.
+    """
+    chosen = {m: order for order, m in enumerate(kept)}
     target = {m: (m, 1.0) for m in kept}
     for m in component:
-        if m not in is_kept:
-            near = [(s, -members.rank[k], k) for k, s in adjacency[m].items() if k in is_kept]
-            similarity, _, keeper = max(near)
-            target[m] = (keeper, similarity)
+        if m not in chosen:
+            keeper = min((k for k in adjacency[m] if k in chosen), key=chosen.__getitem__)
+            target[m] = (keeper, adjacency[m][keeper])
     return target
 
 
@@ -201,7 +205,7 @@ def resolve_clusters(
         kept = _choose_kept(component, adjacency, members)
         while _compare_kept(kept, adjacency, members, measure, threshold):
             kept = _choose_kept(component, adjacency, members)
-        for leader, (target, value) in _decide(component, kept, adjacency, members).items():
+        for leader, (target, value) in _decide(component, kept, adjacency).items():
             keeper[leader], similar[leader] = target, value
     # Exact copies follow their leader: its keeper, and the same similarity.
     keeper, similar = keeper[members.leader], similar[members.leader]

@@ -82,6 +82,15 @@ class RunIdentity:
     def tag(self) -> str:
         return run_tag(self.started_at, self.run_id)
 
+    def lineage(self, config_hash: str) -> dict[str, Any]:
+        """The values of the run's lineage columns (``LINEAGE_FIELDS``)."""
+        return {
+            "run_id": self.run_id,
+            "pipeline_version": self.pipeline_version,
+            "config_hash": config_hash,
+            "processed_at": self.started_at,
+        }
+
 
 def run_stats(
     plan: RunPlan,

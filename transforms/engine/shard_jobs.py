@@ -15,7 +15,6 @@ finished completely.  The files they read and write are listed in
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,14 +197,3 @@ def write_dedup_index(
             bands = bands.filter(pc.is_in(bands.column("doc_key"), kept_keys))
             write_table(bands, index_dir / "bands" / f"{partition:04d}.parquet")
     return time.perf_counter() - started
-
-
-def lineage_for(
-    run_id: str, pipeline_version: str, config_hash: str, processed_at: datetime
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "pipeline_version": pipeline_version,
-        "config_hash": config_hash,
-        "processed_at": processed_at,
-    }

@@ -17,8 +17,8 @@ from transforms.engine.dedup_jobs import (
     resolve_duplicates,
 )
 from transforms.engine.inputs import discover_inputs, plan_shards
-from transforms.engine.run_stats import run_summary
-from transforms.engine.shard_jobs import finish_shard, lineage_for, prepare_shard
+from transforms.engine.run_stats import RunIdentity, run_summary
+from transforms.engine.shard_jobs import finish_shard, prepare_shard
 from transforms.storage import read_json, read_table
 
 
@@ -35,7 +35,7 @@ def run_jobs(work_dir: Path, shard_max_bytes: int, partitions: int) -> list[str]
     for p in range(partitions):
         find_candidate_pairs(p, inputs)
     resolve_duplicates(inputs, partitions, cfg)
-    lineage = lineage_for("run", "0", cfg.config_hash, datetime.now(UTC))
+    lineage = RunIdentity("run", datetime.now(UTC), "0").lineage(cfg.config_hash)
     for shard_id in ids:
         finish_shard(shard_id, work_dir, cfg, lineage)
     return ids
