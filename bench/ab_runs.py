@@ -6,7 +6,7 @@ Usage::
     python bench/ab_runs.py CORPUS --before ../zhclean-before --repeats 3
 
 Runs ``python -m flows.cli run CORPUS -o OUT --quiet`` from each source tree
-(this tree is "after"), alternating before/after ``--repeats`` times after
+(``--after`` defaults to this tree), alternating before/after ``--repeats`` times after
 one untimed warm-up each, with the same interpreter and Prefect home.  Both
 trees import their own ``flows`` and ``transforms`` (the working directory
 comes first on ``sys.path``), so they need the same dependencies.  Reports
@@ -81,10 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--before", type=Path, required=True, help="the other source tree")
+    parser.add_argument("--after", type=Path, default=AFTER, help="default: this tree")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    trees = {"before": args.before.resolve(), "after": AFTER}
+    trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     outputs = {name: WORK / f"out-{name}" for name in trees}
     for name, tree in trees.items():  # warm-up: imports, compiled kernels, Prefect's database
         run_once(tree, args.corpus.resolve(), outputs[name])

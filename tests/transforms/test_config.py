@@ -12,7 +12,6 @@ from transforms.config import (
     PipelineConfig,
     load_config,
 )
-from transforms.dedup.lsh import candidate_probability, lsh_bands_rows
 from transforms.dedup.minhash import signatures
 from transforms.pipeline import STAGE_NAMES
 from transforms.storage import write_table
@@ -43,26 +42,6 @@ def test_default_banding_makes_nearly_every_pair_at_the_threshold_a_candidate():
     assert (dedup.bands, dedup.rows) == (20, 6)
     assert dedup.candidate_probability(0.8) > 0.99
     assert dedup.candidate_probability(0.3) < 0.02
-
-
-@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95])
-@pytest.mark.parametrize("num_perm", [64, 128, 256])
-def test_banding_follows_the_threshold_and_keeps_pairs_at_it(threshold, num_perm):
-    dedup = DedupConfig(threshold=threshold, num_perm=num_perm)
-    bands, rows = dedup.banding
-    assert bands * rows <= num_perm
-    assert candidate_probability(threshold, bands, rows) >= 0.997
-    # Longer bands would miss pairs at the threshold even with every permutation used.
-    assert candidate_probability(threshold, num_perm // (rows + 1), rows + 1) < 0.997
-
-
-def test_a_lower_threshold_gets_shorter_bands():
-    # At 0.5 the 20 x 6 bands of 0.8 would make a pair at the threshold a candidate
-    # only 27% of the time.
-    assert candidate_probability(0.5, 20, 6) < 0.3
-    bands, rows = DedupConfig(threshold=0.5).banding
-    assert rows < 6 and candidate_probability(0.5, bands, rows) > 0.997
-    assert lsh_bands_rows(0.5, 128) == (bands, rows)
 
 
 def test_banding_set_by_hand_is_kept_and_must_be_set_whole():

@@ -288,13 +288,13 @@ def test_a_record_in_another_encoding_is_rejected_alone(tmp_path: Path) -> None:
         f"0x{bad[:2].hex()}" in rejection["detail"] or f"0x{bad[:1].hex()}" in rejection["detail"]
     )
     assert f"at byte offset {first_bad:,}" in rejection["detail"]
-    assert "are not valid utf-8, over extract.max_invalid_byte_share = 1.0%" in rejection["detail"]
+    assert "are not valid utf-8, over extract.max_invalid_byte_share = 0.5%" in rejection["detail"]
     assert rejection["source_invalid_bytes"] > len(bad) // 3
     assert "\ufffd" in rejection["text"]  # the raw text, readable, for a person to inspect
 
 
 def test_the_share_of_invalid_bytes_that_rejects_a_record_is_a_setting(tmp_path: Path) -> None:
-    damaged = P2.encode()[:9] + b"\xff" + P2.encode()[9:]  # 1 of 121 bytes
+    damaged = (P2 * 3).encode()[:9] + b"\xff" + (P2 * 3).encode()[9:]  # 1 of 355 bytes
     path = write(tmp_path, "a.txt", damaged)
     assert extract(path).kept.num_rows == 1
     strict = extract(path, ExtractConfig(max_invalid_byte_share=0.0))
