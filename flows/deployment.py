@@ -22,8 +22,8 @@ from typing import Any
 
 from prefect import flow
 
-from flows.flow import local_workers, run_pipeline
-from flows.runner import warm_up_shard_workers, worker_pool
+from flows.flow import run_pipeline
+from flows.runner import local_workers, warm_up_shard_workers, worker_pool
 from transforms.config import PipelineConfig, load_config
 from transforms.engine.lock import output_lock
 

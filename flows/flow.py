@@ -24,7 +24,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.artifact import publish_summary
 from flows.progress import RunProgress, StageProgress, run_progress
-from flows.runner import RunInterrupted, start_early
+from flows.runner import RunInterrupted, local_workers, start_early
 from flows.tasks import (
     commit,
     dedup_candidate_pairs,
@@ -210,15 +210,6 @@ def _remove_if_empty(folder: Path) -> None:
     # Another run's work may still be there, or the folder is gone already.
     with contextlib.suppress(OSError):
         folder.rmdir()
-
-
-def local_workers(config: PipelineConfig) -> int:
-    """Worker processes this machine starts for the jobs.
-
-    On a Dask cluster none (1: ``worker_pool`` then starts no pool): each task
-    runs in a Dask worker process, and ``in_worker`` runs its job right there.
-    """
-    return 1 if config.run.dask_address else config.run.resolved_workers()
 
 
 def task_runner_for(config: PipelineConfig) -> TaskRunner:

@@ -30,7 +30,10 @@ from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from transforms.config import PipelineConfig
 
 T = TypeVar("T")
 
@@ -191,6 +194,15 @@ def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> Iter
     finally:
         _pool = None
         pool.shutdown()
+
+
+def local_workers(config: PipelineConfig) -> int:
+    """Worker processes this machine starts for the jobs of a run with ``config``.
+
+    On a Dask cluster none (1: ``worker_pool`` then starts no pool): each task
+    runs in a Dask worker process, and ``in_worker`` runs its job right there.
+    """
+    return 1 if config.run.dask_address else config.run.resolved_workers()
 
 
 def interrupt_workers() -> None:

@@ -97,8 +97,7 @@ def _run_with_prefect(config: Any, args: argparse.Namespace) -> dict[str, Any]:
 
     Raises ``_Refused`` with the exit status for what the user must see in one line.
     """
-    from flows.flow import local_workers
-    from flows.runner import interrupt_workers, warm_up_shard_workers, worker_pool
+    from flows.runner import interrupt_workers, local_workers, warm_up_shard_workers, worker_pool
     from flows.server import prefect_api, startup_timeout
     from transforms.engine.lock import OutputLocked, output_lock
 

@@ -3,6 +3,7 @@
 import pytest
 
 from flows.cli import build_parser, main, overrides_from_args
+from tests.paths import REPO
 from tests.transforms.test_config import BAD_VALUES
 
 
@@ -129,3 +130,25 @@ def test_each_setting_flag_names_its_setting_and_the_setting_exists(capsys):
         section, name = flag.setting.split(".")
         assert name in type(getattr(PipelineConfig(), section)).model_fields, flag.setting
         assert flag.flag in help_text and flag.setting in help_text, flag.flag
+
+
+def test_the_command_line_starts_workers_before_importing_prefect(tmp_path):
+    """Importing Prefect takes a second or more: ``zhclean run`` starts its worker processes
+    and Prefect's server first, so that they boot meanwhile (bench/RESULTS.md)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import flows.runner\n"
+        "def spy(*args, **kwargs):\n"
+        "    print('prefect imported:', 'prefect' in sys.modules, flush=True)\n"
+        "    raise SystemExit(0)\n"
+        "flows.runner.worker_pool = spy\n"
+        "from flows.cli import main\n"
+        f"main(['run', 'data/sample', '-o', {str(tmp_path / 'out')!r}, '-q'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert done.stdout.strip() == "prefect imported: False"
