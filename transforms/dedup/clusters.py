@@ -143,14 +143,22 @@ def _compare_kept(
     members: _Members,
     measure: PairSimilarity,
     threshold: float,
+    compared: set[tuple[int, int]],
 ) -> bool:
-    """Step 4: compare the component's kept leaders not compared yet; adds the pairs that
-    reach ``threshold`` to ``adjacency`` and says whether there were any."""
+    """Step 4: compare the component's kept leaders not compared yet (``compared`` grows);
+    adds the pairs that reach ``threshold`` to ``adjacency`` and says whether there were any."""
     if len(kept) < 2 or len(kept) > MAX_KEPT_COMPARED:
         return False
-    pairs = [(a, b) for i, a in enumerate(kept) for b in kept[i + 1 :] if b not in adjacency[a]]
+    ordered = sorted(kept)
+    pairs = [
+        (a, b)
+        for i, a in enumerate(ordered)
+        for b in ordered[i + 1 :]
+        if b not in adjacency[a] and (a, b) not in compared
+    ]
     if not pairs:
         return False
+    compared.update(pairs)
     indices = np.array(pairs, dtype=np.int64)
     keys = np.sort(members.keys[indices], axis=1)
     found = measure(keys)
@@ -203,7 +211,8 @@ def resolve_clusters(
     similar = np.empty(len(nodes), dtype=np.float64)
     for component in _components(members, edges):
         kept = _choose_kept(component, adjacency, members)
-        while _compare_kept(kept, adjacency, members, measure, threshold):
+        compared: set[tuple[int, int]] = set()
+        while _compare_kept(kept, adjacency, members, measure, threshold, compared):
             kept = _choose_kept(component, adjacency, members)
         for leader, (target, value) in _decide(component, kept, adjacency).items():
             keeper[leader], similar[leader] = target, value

@@ -137,12 +137,25 @@ def _random_graph_decisions(seed: int):
 
     exact = (np.empty(0, np.int64), np.empty(0, np.int64))
     decisions = resolve_clusters(info, exact, pairs, measure(pairs), measure, threshold)
-    return decisions.to_pylist(), info.to_pylist(), sim, index
+    return decisions.to_pylist(), info.to_pylist(), sim, index, verified
+
+
+def _component_of(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        parent[root(a)] = root(b)
+    return [root(i) for i in range(n)]
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_every_removed_document_is_similar_enough_to_the_kept_one_it_names(seed):
-    decisions, info, sim, index = _random_graph_decisions(seed)
+    decisions, info, sim, index, _ = _random_graph_decisions(seed)
     key_of = {row["doc_id"]: row["doc_key"] for row in info}
     published = {row["doc_id"] for row in info if row["priority"] == 0}
     status = {d["doc_id"]: d["status"] for d in decisions}
@@ -155,3 +168,17 @@ def test_every_removed_document_is_similar_enough_to_the_kept_one_it_names(seed)
     assert all(status[p] == "kept" for p in published if p in status)
     sizes = Counter(d["dup_cluster_id"] for d in decisions)
     assert all(d["dup_cluster_size"] == sizes[d["dup_cluster_id"]] for d in decisions)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_no_two_documents_kept_in_one_component_are_duplicates(seed):
+    """A second member is kept only when no kept one is similar enough (published ones stay)."""
+    decisions, info, sim, index, verified = _random_graph_decisions(seed)
+    component = _component_of(len(info), verified)
+    row = {r["doc_id"]: r for r in info}
+    kept = [index[row[d["doc_id"]]["doc_key"]] for d in decisions if d["status"] == "kept"]
+    published = {index[r["doc_key"]] for r in info if r["priority"] == 0}
+    for i, a in enumerate(kept):
+        for b in kept[i + 1 :]:
+            if component[a] == component[b] and not {a, b} <= published:
+                assert sim[a, b] < 0.8, (a, b)
