@@ -25,9 +25,7 @@ import pyarrow.parquet as pq
 def check(output: Path) -> dict[str, object]:
     threshold = json.loads((output / "stats.json").read_text())["config"]["dedup"]["threshold"]
     kept = pq.read_table(output / "data", columns=["doc_id"]).column("doc_id")
-    rejected = pq.read_table(
-        output / "rejected", columns=["reason", "duplicate_of", "similarity"]
-    )
+    rejected = pq.read_table(output / "rejected", columns=["reason", "duplicate_of", "similarity"])
     duplicates = rejected.filter(pc.is_valid(rejected.column("duplicate_of")))
     near = duplicates.filter(pc.equal(duplicates.column("reason"), "near_duplicate"))
     below = pc.sum(pc.less(near.column("similarity"), threshold)).as_py() or 0

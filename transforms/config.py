@@ -49,6 +49,19 @@ class ExtractConfig(_Section):
     title_field: str = Field(
         "title", min_length=1, description="field holding the title (optional)"
     )
+    date_field: str = Field(
+        "date",
+        min_length=1,
+        description="field holding the publication date (optional; fills news_date)",
+    )
+    author_field: str = Field(
+        "author", min_length=1, description="field holding the author (optional; fills reporters)"
+    )
+    source_field: str = Field(
+        "source",
+        min_length=1,
+        description="field holding the outlet (optional; fills news_agency)",
+    )
     title_max_chars: int = Field(
         64, ge=1, description="a .txt record's first line becomes its title if at most this long"
     )
@@ -90,6 +103,16 @@ class NormalizeConfig(_Section):
     )
     fullwidth_punctuation_between_hanzi: bool = Field(
         True, description="turn ASCII , ; : ? ! ( ) between Chinese characters into full-width"
+    )
+
+
+class NewsConfig(_Section):
+    strip: bool = Field(
+        True,
+        description=(
+            "take datelines, bylines, captions and editor lines out of the text "
+            "(the news columns hold them either way)"
+        ),
     )
 
 
@@ -292,6 +315,7 @@ class PipelineConfig(BaseModel):
     extract: ExtractConfig = ExtractConfig()
     html_strip: HtmlStripConfig = HtmlStripConfig()
     normalize: NormalizeConfig = NormalizeConfig()
+    news: NewsConfig = NewsConfig()
     quality: QualityConfig = QualityConfig()
     dedup: DedupConfig = DedupConfig()
     segment: SegmentConfig = SegmentConfig()
@@ -327,6 +351,7 @@ class PipelineConfig(BaseModel):
         "extract",
         "html_strip",
         "normalize",
+        "news",
         "quality",
         "dedup",
         "segment",

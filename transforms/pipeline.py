@@ -20,6 +20,7 @@ from transforms.stage import Stage
 from transforms.stages.dedup import drop_duplicates
 from transforms.stages.extract import extract_files
 from transforms.stages.html_strip import strip_html_batch
+from transforms.stages.news import news_batch
 from transforms.stages.normalize import normalize_batch
 from transforms.stages.quality import quality_batch
 from transforms.stages.segment import segment_batch
@@ -29,6 +30,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("extract", extract_files, role="source"),
     Stage("html_strip", strip_html_batch),
     Stage("normalize", normalize_batch),
+    Stage("news", news_batch),
     Stage("quality", quality_batch),
     Stage("dedup", drop_duplicates),
     Stage("segment", segment_batch),

@@ -66,8 +66,26 @@ RECORD_SCHEMA = pa.schema(
         # field); records whose text merely contains markup are detected later.
         pa.field("is_html", pa.bool_(), nullable=False),
         *PROVENANCE_FIELDS,
+        # What the input gives besides the text: a JSON Lines or Parquet record's
+        # date, author and source fields, or an HTML page's <meta> tags.  Read by
+        # the news stage where the text says nothing; not written out.
+        pa.field("given_date", pa.string()),
+        pa.field("given_author", pa.string()),
+        pa.field("given_source", pa.string()),
     ]
 )
+
+# News structure (the news stage): what was taken out of the text, as columns.
+NEWS_FIELDS = [
+    pa.field("dateline", pa.string()),
+    pa.field("news_agency", pa.string()),
+    pa.field("news_place", pa.string()),
+    pa.field("news_date", pa.string()),  # ISO 8601: YYYY-MM-DD, or --MM-DD without year
+    pa.field("reporters", pa.list_(pa.string()), nullable=False),
+    pa.field("editors", pa.list_(pa.string()), nullable=False),
+    pa.field("captions", pa.list_(pa.string()), nullable=False),
+    pa.field("boilerplate", pa.list_(pa.string()), nullable=False),
+]
 
 KEPT_SCHEMA = pa.schema(
     [
@@ -80,6 +98,7 @@ KEPT_SCHEMA = pa.schema(
         pa.field("n_paragraphs", pa.int32(), nullable=False),
         pa.field("n_sentences", pa.int32(), nullable=False),
         pa.field("html_stripped", pa.bool_(), nullable=False),
+        *NEWS_FIELDS,
         *PROVENANCE_FIELDS,
         *LINEAGE_FIELDS,
         # Every kept document is in a cluster; a document with no duplicate
@@ -113,6 +132,9 @@ REJECTED_SCHEMA = pa.schema(
         pa.field("title", pa.string()),
         pa.field("text", pa.string(), nullable=False),  # cleaned text, or raw text if never cleaned
         pa.field("n_chars", pa.int32(), nullable=False),
+        # A document rejected after the news stage keeps what it took out of the
+        # text; all null for one rejected before it.
+        *(f.with_nullable(True) for f in NEWS_FIELDS),
         *PROVENANCE_FIELDS,
         *LINEAGE_FIELDS,
     ]
@@ -131,6 +153,14 @@ COLUMN_DOCS: dict[str, str] = {
     "n_paragraphs": "paragraphs in `text`",
     "n_sentences": "entries in `sentences`",
     "html_stripped": "the record was HTML and went through the HTML stripper",
+    "dateline": "the dateline as written, with its credit: the one that opens the text (`新华社武汉3月24日电（记者谭元斌）`, `本报北京1月1日讯 记者…报道：`), else the one that closes it (`（本报莫斯科1月5日电）`); or null",
+    "news_agency": "the outlet, as written: the dateline's (`新华社`, `本报`, `央广网河南分网`), else a byline's or source line's, else the input's `source` field or `og:site_name`",
+    "news_place": "the dateline's place (`武汉`), or null",
+    "news_date": "the dateline's date in ISO 8601: `YYYY-MM-DD` when the year is known (written, or from the input's date), `--MM-DD` when only month and day are; else the input's date",
+    "reporters": "people the text credits as 记者, 通讯员, 特约记者, 实习生, 作者 or photographers (摄, 摄影, 供图), or names alone in the parentheses that close an article (`（杜中武 孙传刚）`), in order (else the input's `author` field)",
+    "editors": "people the text credits as 责任编辑, 编辑, 校对, 审核 and the like",
+    "captions": "photo captions taken out of the text, in order",
+    "boilerplate": "the other lines taken out of the text (bylines, 来源 and editor lines, （完）, copyright lines, share prompts, print-edition lines), in order",
     "source_uri": "`file://` URI of the input file",
     "source_path": "the file's path relative to the input folder it was found in",
     "source_record": "0-based record index within the file (line number for JSON Lines, row for Parquet)",

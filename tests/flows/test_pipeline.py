@@ -56,7 +56,7 @@ def test_counts_match_the_seed_dumps(stats):
         "balanced": True,
         "already_in_dataset": 0,
     }
-    assert stats["rejected_by_reason"] == {"exact_duplicate": 1, "near_duplicate": 2}
+    assert stats["rejected_by_reason"] == {"exact_duplicate": 3}
     assert stats["stages"]["extract"]["input"] == 19
 
 
@@ -95,14 +95,19 @@ def test_ascii_commas_of_004_became_fullwidth(kept):
 def test_chinese_punctuation_elsewhere_stays_fullwidth(kept):
     raw = (SAMPLE / "000_ce45d41deba75528.txt").read_text(encoding="utf-8")
     rows = kept[kept.source_path.str.startswith("000")]
-    text = "\n".join([*rows.title.dropna(), *rows.text])
+    # The news stage moves datelines, credits and captions to columns: count them there.
+    moved = [*rows.dateline.dropna()]
+    for column in ("captions", "boilerplate"):
+        moved += [line for lines in rows[column] for line in lines]
+    text = "\n".join([*rows.title.dropna(), *rows.text, *moved])
     for mark in "，。、；：？！“”（）…—":
         assert text.count(mark) == raw.count(mark), mark
 
 
 def test_inline_html_does_not_split_words(kept):
-    text = kept[kept.source_path.str.startswith("002") & (kept.source_record == 0)].text.iloc[0]
-    assert "2月21日消息" in text and "省知联会" in text
+    row = kept[kept.source_path.str.startswith("002") & (kept.source_record == 0)].iloc[0]
+    assert row.dateline == "央广网河南分网2月21日消息（记者 汪宁 通讯员 甄浩鹏）"
+    assert "省知联会" in row.text
 
 
 def test_duplicates_point_at_kept_documents(kept, rejected):
@@ -110,14 +115,46 @@ def test_duplicates_point_at_kept_documents(kept, rejected):
     for row in rejected.itertuples():
         assert row.duplicate_of in by_id.index
         assert by_id.loc[row.duplicate_of, "dup_cluster_id"] == row.duplicate_of
-    exact = rejected[rejected.reason == "exact_duplicate"].iloc[0]
-    assert (exact.source_path[:3], exact.source_record) == ("001", 1)
-    assert by_id.loc[exact.duplicate_of, "source_record"] == 0
-    near = rejected[rejected.reason == "near_duplicate"]
-    assert sorted(near.source_record) == [1, 3] and set(near.source_path.str[:3]) == {"002"}
-    assert (near.similarity >= 0.8).all()
-    keeper = by_id.loc[near.duplicate_of.iloc[0]]
-    assert (keeper.source_record, keeper.dup_cluster_size) == (2, 3)
+    assert (rejected.reason == "exact_duplicate").all() and (rejected.similarity == 1.0).all()
+    copies = {(r.source_path[:3], r.source_record) for r in rejected.itertuples()}
+    assert copies == {("001", 1), ("002", 2), ("002", 3)}
+    # Seed 002's three copies of one article differ only in where the credit and the
+    # caption sit: without them the bodies are one text, and the first copy is kept.
+    keeper = by_id.loc[_record(rejected, "002", 3).duplicate_of]
+    assert (keeper.source_record, keeper.dup_cluster_size) == (1, 3)
+
+
+def _record(table: pd.DataFrame, seed: str, record: int) -> pd.Series:
+    rows = table[table.source_path.str.startswith(seed) & (table.source_record == record)]
+    assert len(rows) == 1, (seed, record)
+    return rows.iloc[0]
+
+
+def test_the_samples_datelines_and_credits_are_columns(kept, rejected):
+    """What issue 14 reads in the seed files, from the run's data/ and rejected/."""
+    expected = {
+        ("003", 2): ("新华社", "武汉", "--03-24", ["谭元斌"]),
+        ("002", 0): ("央广网河南分网", None, "--02-21", ["汪宁", "甄浩鹏"]),
+        ("002", 6): ("央广网", "上海", "--02-09", ["周洪"]),
+    }
+    for (seed, record), (agency, place, date, reporters) in expected.items():
+        row = _record(kept, seed, record)
+        found = (row.news_agency, row.news_place, row.news_date)
+        assert tuple(None if pd.isna(v) else v for v in found) == (agency, place, date)
+        assert list(row.reporters) == reporters
+        assert row.dateline and not row.text.startswith(row.dateline[:4])
+    # Record 2 is a near duplicate of record 1: rejected, with its closing credit kept.
+    closing = _record(rejected, "002", 2)
+    assert {"蔡朝阳", "唐晓安"} <= set(closing.reporters)
+    assert "蔡朝阳" not in closing.text
+    photos = _record(kept, "002", 4)
+    assert len(photos.captions) == 2 and all(c.endswith("供图）") for c in photos.captions)
+    assert not any(c in photos.text for c in photos.captions)
+    byline = _record(kept, "000", 0)
+    assert byline.news_agency == "新华社"
+    assert list(byline.reporters[:3]) == ["于长洪", "张洪河", "刘懿德"]
+    assert "新华社记者于长洪、张洪河、刘懿德" in list(byline.boilerplate)
+    assert "于长洪" not in byline.text
 
 
 def test_the_short_photo_story_is_kept(kept):
@@ -166,7 +203,7 @@ def test_the_run_leaves_a_markdown_artifact_with_counts(stats):
         )
     mine = [a for a in artifacts if str(a.flow_run_id) == stats["run_id"]]
     assert len(mine) == 1
-    assert "| dedup | 19 | 16 | exact_duplicate 1, near_duplicate 2 |" in mine[0].data
+    assert "| dedup | 19 | 16 | exact_duplicate 3 |" in mine[0].data
     rows = [line.split(" | ")[0].lstrip("| ") for line in mine[0].data.splitlines()]
     assert [r for r in rows if r in STAGE_NAMES] == list(STAGE_NAMES)
 
@@ -174,7 +211,9 @@ def test_the_run_leaves_a_markdown_artifact_with_counts(stats):
 def test_stats_count_every_stage_in_pipeline_order(stats):
     assert list(stats["stages"]) == list(STAGE_NAMES)
     assert stats["stages"]["quality"]["input"] == 19
-    assert stats["stages"]["dedup"]["extra"]["verified_pairs"] >= 2
+    dedup = stats["stages"]["dedup"]["extra"]
+    assert (dedup["clusters_with_duplicates"], dedup["largest_cluster"]) == (2, 3)
+    assert stats["stages"]["news"]["extra"]["with_dateline"] == 7
     assert set(stats["dedup_seconds_by_step"]) == {
         "fingerprint", "exact", "candidate_pairs", "resolve", "index",
     }  # fmt: skip

@@ -63,6 +63,11 @@ STAGE_PROSE = {
         "(paragraphs separated by one newline), and optionally traditional → simplified "
         "script (OpenCC `t2s`)."
     ),
+    "news": (
+        "Datelines, bylines, photo captions, editor and source lines are read into columns "
+        "(`dateline`, `news_agency`, `news_place`, `news_date`, `reporters`, `editors`, "
+        "`captions`, `boilerplate`) and, with `news.strip`, taken out of the text."
+    ),
     "quality": (
         "Documents that are empty, too short, or have too small a share of Chinese (Han) "
         "characters are removed."

@@ -495,6 +495,47 @@ def strip_html(html_text: str) -> str:
         return _strip_html_linear(html_text)
 
 
+# <meta> tags that say when a page was published, by whom and where: the first
+# tag found of each kind wins, in this order.
+_META_KEYS: dict[str, tuple[str, ...]] = {
+    "given_date": (
+        "article:published_time", "og:published_time", "publishdate", "pubdate",
+        "publish_date", "publishtime", "datepublished", "dc.date", "dc.date.issued", "date",
+    ),
+    "given_author": ("article:author", "author", "dc.creator", "byl"),
+    "given_source": ("og:site_name", "source", "article:publisher", "dc.publisher", "publisher"),
+}  # fmt: skip
+_META_TAG_RE = re.compile(r"<meta\b[^<>]{0,2000}>", re.IGNORECASE)
+_META_ATTR_RE = re.compile(
+    r"""(?P<name>name|property|itemprop|content|http-equiv)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'>]+))""",
+    re.IGNORECASE,
+)
+_HEAD_SCAN_CHARS = 65_536
+_META_OPEN_RE = re.compile(r"<meta\b", re.IGNORECASE)
+
+
+def page_metadata(html_text: str) -> dict[str, str]:
+    """The ``given_*`` values a page's ``<meta>`` tags state (publication date, author, site)."""
+    head = html_text[:_HEAD_SCAN_CHARS]
+    end = head.lower().find("</head")
+    found: dict[str, str] = {}
+    for tag in _META_TAG_RE.findall(head if end < 0 else head[:end]):
+        attributes = {
+            m.group("name").lower(): m.group("dq") or m.group("sq") or m.group("bare") or ""
+            for m in _META_ATTR_RE.finditer(tag)
+        }
+        key = (attributes.get("property") or attributes.get("name") or "").lower()
+        key = key or attributes.get("itemprop", "").lower()
+        content = html.unescape(attributes.get("content", "")).strip()
+        if key and content:
+            found.setdefault(key, content)
+    return {
+        column: value
+        for column, keys in _META_KEYS.items()
+        if (value := next((found[k] for k in keys if k in found), None))
+    }
+
+
 def _strip_title(title: str) -> str | None:
     """A title with markup: stripped, its paragraphs joined by a space; None if nothing is left."""
     stripped = strip_html(title).replace("\n", " ")
@@ -510,17 +551,23 @@ def strip_html_batch(records: pa.Table, cfg: HtmlStripConfig) -> StageOutput:
     declared HTML), stray ``<?`` and ``<!`` are kept as text
     (``escape_stray_openers``).  Other records whose text holds character
     references (``&nbsp;``) only get them decoded (``extra["entities_decoded"]``).  A ``title`` containing markup is stripped
-    too (paragraphs joined with a space; empty becomes null).  Counts:
+    too (paragraphs joined with a space; empty becomes null).  A page's ``<meta>``
+    tags fill its ``given_*`` columns where the record left them null
+    (``page_metadata``).  Counts:
     ``extra["stripped"]`` records whose text was parsed, ``extra["titles_stripped"]``.
     """
     texts: list[str] = records.column("text").to_pylist()
     titles: list[str | None] = records.column("title").to_pylist()
     is_html: list[bool] = records.column("is_html").to_pylist()
+    given = {name: records.column(name).to_pylist() for name in _META_KEYS}
 
     stripped = titles_stripped = unescaped = 0
     for i, text in enumerate(texts):
         declared = is_html[i] or cfg.strip_all
         if declared or contains_markup(text):
+            if _META_OPEN_RE.search(text, 0, _HEAD_SCAN_CHARS):
+                for name, value in page_metadata(text).items():
+                    given[name][i] = given[name][i] or value
             # Plain text with some tags in it: its stray "<?" is prose, not markup.
             texts[i] = strip_html(text if declared else escape_stray_openers(text))
             is_html[i] = True
@@ -536,7 +583,7 @@ def strip_html_batch(records: pa.Table, cfg: HtmlStripConfig) -> StageOutput:
 
     schema = records.schema
     kept = records
-    for name, values in (("text", texts), ("title", titles), ("is_html", is_html)):
+    for name, values in (("text", texts), ("title", titles), ("is_html", is_html), *given.items()):
         index = schema.get_field_index(name)
         field = schema.field(index)
         kept = kept.set_column(index, field, pa.array(values, field.type))

@@ -91,7 +91,7 @@ def test_run_summary_proves_every_record_is_kept_or_rejected(one_shard):
         "balanced": True,
         "already_in_dataset": 0,
     }
-    assert summary["rejected_by_reason"] == {"exact_duplicate": 1, "near_duplicate": 2}
+    assert summary["rejected_by_reason"] == {"exact_duplicate": 3}
 
 
 def test_dedup_results_over_another_shard_set_are_discarded(tmp_path):

@@ -18,6 +18,7 @@ from transforms.stages import html_strip
 from transforms.stages.html_strip import (
     contains_entities,
     contains_markup,
+    page_metadata,
     strip_html,
     strip_html_batch,
 )
@@ -438,3 +439,36 @@ def test_referenced_resources_are_never_fetched(monkeypatch: pytest.MonkeyPatch)
         server.server_close()
     assert texts == ["正文", "正文"]
     assert hits == [] and opened == []
+
+
+# ---------------------------------------------------------------- meta tags for the news stage
+
+PAGE = (
+    "<html><head><title>标题</title>"
+    '<meta property="og:site_name" content="新华网">'
+    "<META NAME='author' CONTENT='谭元斌'>"
+    '<meta property="article:published_time" content="2020-03-24T08:00:00+08:00">'
+    '<meta name="description" content="说明">'
+    "</head><body><p>正文。</p><meta name='author' content='页脚里的不算'></body></html>"
+)
+
+
+def test_page_metadata_reads_the_date_author_and_site_of_the_head() -> None:
+    assert page_metadata(PAGE) == {
+        "given_date": "2020-03-24T08:00:00+08:00",
+        "given_author": "谭元斌",
+        "given_source": "新华网",
+    }
+    assert page_metadata("<p>没有头部</p>") == {}
+
+
+def test_meta_tags_fill_the_given_columns_the_record_left_empty() -> None:
+    table = records({"text": PAGE, "is_html": True}, {"text": PAGE, "is_html": True})
+    table = table.set_column(
+        table.schema.get_field_index("given_source"),
+        RECORD_SCHEMA.field("given_source"),
+        pa.array(["人民网", None], pa.string()),
+    )
+    rows = strip_html_batch(table, HtmlStripConfig()).kept.to_pylist()
+    assert [r["given_source"] for r in rows] == ["人民网", "新华网"]  # the record's own wins
+    assert rows[1]["given_author"] == "谭元斌" and rows[1]["text"] == "正文。"

@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 import pyarrow.parquet as pq
 
 from tests.transforms.stage_support import records
-from transforms.config import SegmentConfig, WriteConfig
+from transforms.config import NewsConfig, SegmentConfig, WriteConfig
 from transforms.schema import KEPT_SCHEMA, REJECTED_SCHEMA
 from transforms.stage import rejection_rows, with_stage
 from transforms.stages.dedup import alone
+from transforms.stages.news import news_batch
 from transforms.stages.segment import segment_batch
 from transforms.stages.write import WriteTarget, write_shard
 
@@ -22,7 +23,8 @@ TEXTS = ["社区是疫情防控的最前线。\n他们奋战在寻常巷陌。",
 
 
 def kept_documents():
-    return segment_batch(alone(records(TEXTS[:2])), SegmentConfig()).kept
+    with_news = news_batch(records(TEXTS[:2]), NewsConfig()).kept
+    return segment_batch(alone(with_news), SegmentConfig()).kept
 
 
 def rejected_rows():

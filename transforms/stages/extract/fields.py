@@ -18,10 +18,11 @@ class RecordFields:
     is_html: bool
     title: str | None
     source_id: str | None
+    given: dict[str, str | None]  # date, author, source: what the record says besides its text
 
 
 def record_fields(obj: object, cfg: ExtractConfig) -> RecordFields:
-    """The text (or html), title and id of one JSON object or Parquet row.
+    """The text (or html), title, id, date, author and source of one JSON object or Parquet row.
 
     The text field wins when both are set; the html field gives
     ``is_html=True``.  Raises ``BadRecord`` for a non-object, a record with
@@ -46,6 +47,11 @@ def record_fields(obj: object, cfg: ExtractConfig) -> RecordFields:
         is_html=not use_text,
         title=optional_string(obj.get(cfg.title_field)),
         source_id=optional_string(obj.get(cfg.id_field)),
+        given={
+            "given_date": optional_string(obj.get(cfg.date_field)),
+            "given_author": optional_string(obj.get(cfg.author_field)),
+            "given_source": optional_string(obj.get(cfg.source_field)),
+        },
     )
 
 

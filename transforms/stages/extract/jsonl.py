@@ -255,7 +255,8 @@ def _emit_jsonl_line(line: RawLine, encoding: str, cfg: ExtractConfig, out: Coll
             replace(origin, source_id=source_id), "parse_error", f"{where}: {error}", text=text
         )
         return
-    out.keep(replace(origin, source_id=fields.source_id), fields.text, fields.title, fields.is_html)
+    origin = replace(origin, source_id=fields.source_id)
+    out.keep(origin, fields.text, fields.title, fields.is_html, fields.given)
 
 
 def _parse_json(text: str) -> object:

@@ -46,7 +46,15 @@ def extract_parquet(path: Path, cfg: ExtractConfig, out: Collector) -> None:
         wanted = [
             name
             for name in dict.fromkeys(
-                (cfg.text_field, cfg.html_field, cfg.id_field, cfg.title_field)
+                (
+                    cfg.text_field,
+                    cfg.html_field,
+                    cfg.id_field,
+                    cfg.title_field,
+                    cfg.date_field,
+                    cfg.author_field,
+                    cfg.source_field,
+                )
             )
             if name in columns
         ]
@@ -91,4 +99,4 @@ def _emit_parquet_row(
         detail = over_limit(f"row {row}", len(raw), "max_record_bytes", cfg.max_record_bytes)
         out.reject(origin, "too_large", detail)
         return
-    out.keep(origin, fields.text, fields.title, fields.is_html)
+    out.keep(origin, fields.text, fields.title, fields.is_html, fields.given)

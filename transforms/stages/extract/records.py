@@ -81,8 +81,16 @@ class Collector:
         self.reasons: list[str] = []
         self.details: list[str] = []
 
-    def keep(self, origin: Origin, text: str, title: str | None, is_html: bool) -> None:
-        self.kept.append(self._row(origin, text, title, is_html))
+    def keep(
+        self,
+        origin: Origin,
+        text: str,
+        title: str | None,
+        is_html: bool,
+        given: dict[str, str | None] | None = None,
+    ) -> None:
+        """A record kept; ``given`` holds its ``given_*`` columns (date, author, source)."""
+        self.kept.append({**self._row(origin, text, title, is_html), **(given or {})})
 
     def reject(self, origin: Origin, reason: str, detail: str, text: str = "") -> None:
         self.rejected.append(self._row(origin, text, title=None, is_html=False))

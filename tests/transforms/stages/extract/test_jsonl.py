@@ -52,6 +52,25 @@ def test_jsonl_custom_field_names(tmp_path: Path) -> None:
     assert (row["source_id"], row["title"], row["text"]) == ("x1", "标题", P1)
 
 
+def test_jsonl_date_author_and_source_fields_are_carried_for_the_news_stage(tmp_path: Path) -> None:
+    content = jsonl(
+        {"text": P1, "date": "2020-03-24T08:00:00+08:00", "author": "谭元斌", "source": "新华网"},
+        {"text": P2, "date": 20200324},
+        {"text": P3, "published": "2020/3/25", "by": "周洪", "site": "央广网"},
+    )
+    rows = extract(write(tmp_path, "a.jsonl", content)).kept.to_pylist()
+    given = [(r["given_date"], r["given_author"], r["given_source"]) for r in rows]
+    assert given[:2] == [("2020-03-24T08:00:00+08:00", "谭元斌", "新华网"), ("20200324", None, None)]
+    assert given[2] == (None, None, None)  # other names: not read unless configured
+    cfg = ExtractConfig(date_field="published", author_field="by", source_field="site")
+    row = extract(write(tmp_path, "b.jsonl", content), cfg).kept.to_pylist()[2]
+    assert (row["given_date"], row["given_author"], row["given_source"]) == (
+        "2020/3/25",
+        "周洪",
+        "央广网",
+    )
+
+
 def test_bad_jsonl_lines_are_rejected_one_by_one(tmp_path: Path) -> None:
     content = jsonl(
         {"text": P1},

@@ -37,6 +37,15 @@ def test_parquet_rows_become_records(tmp_path: Path) -> None:
     assert rows[0]["source_encoding"] == "utf-8"
 
 
+def test_parquet_date_author_and_source_columns_are_carried(tmp_path: Path) -> None:
+    columns = {"text": [P1, P2], "date": ["2020-03-24", None], "author": ["谭元斌", None]}
+    rows = extract(write_parquet(tmp_path, columns)).kept.to_pylist()
+    assert [(r["given_date"], r["given_author"], r["given_source"]) for r in rows] == [
+        ("2020-03-24", "谭元斌", None),
+        (None, None, None),
+    ]
+
+
 def test_parquet_html_column_gives_is_html(tmp_path: Path) -> None:
     path = write_parquet(tmp_path, {"html": [f"<p>{P1}</p>"]})
     assert extract(path).kept.column("is_html").to_pylist() == [True]
