@@ -38,7 +38,25 @@ def summary_markdown(stats: dict[str, Any]) -> str:
     lines += [f"| {reason} | {n} |" for reason, n in stats["rejected_by_reason"].items()] or [
         "| (none) | 0 |"
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *news_markdown(stats["news"])])
+
+
+def news_markdown(news: dict[str, Any]) -> list[str]:
+    """The kept documents' datelines, and their commonest agencies and places."""
+    documents, dated = news["documents"], news["with_dateline"]
+    share = f" ({dated / documents:.1%})" if documents else ""
+    lines = [
+        "",
+        "## News structure",
+        "",
+        f"{dated} of {documents} kept documents have a dateline{share}; "
+        f"{news['with_agency']} name their agency.",
+    ]
+    for title, rows in (("agency", news["top_agencies"]), ("place", news["top_places"])):
+        if rows:
+            lines += ["", f"| {title} | documents |", "|---|---:|"]
+            lines += [f"| {value} | {n} |" for value, n in rows]
+    return lines
 
 
 def publish_summary(stats: dict[str, Any]) -> None:

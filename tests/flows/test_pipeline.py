@@ -206,6 +206,18 @@ def test_the_run_leaves_a_markdown_artifact_with_counts(stats):
     assert "| dedup | 19 | 16 | exact_duplicate 3 |" in mine[0].data
     rows = [line.split(" | ")[0].lstrip("| ") for line in mine[0].data.splitlines()]
     assert [r for r in rows if r in STAGE_NAMES] == list(STAGE_NAMES)
+    news = mine[0].data.split("## News structure", 1)[1]
+    assert "7 of 16 kept documents have a dateline (43.8%)" in news
+    assert "| 新华社 | 4 |" in news and "| 北京 | 3 |" in news
+
+
+def test_stats_count_the_kept_documents_datelines_agencies_and_places(stats, kept):
+    news = stats["news"]
+    assert (news["documents"], news["with_dateline"]) == (16, kept.dateline.notna().sum())
+    assert news["with_agency"] == kept.news_agency.notna().sum()
+    agencies = kept.news_agency.value_counts()
+    assert news["top_agencies"][0] == ["新华社", agencies["新华社"]]
+    assert dict(map(tuple, news["top_places"])) == kept.news_place.value_counts().to_dict()
 
 
 def test_stats_count_every_stage_in_pipeline_order(stats):

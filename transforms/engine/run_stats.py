@@ -19,6 +19,7 @@ from transforms.engine.run_plan import RunPlan
 from transforms.engine.work_layout import finished_marker, prepared_marker, resolved_marker
 from transforms.pipeline import STAGE_NAMES
 from transforms.stage import StageCounts
+from transforms.stages.news.profile import NewsProfile
 from transforms.storage import read_json
 
 # The dedup stage's seconds, by step, in the order they run.
@@ -31,6 +32,7 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
     dedup_steps: Counter[str] = Counter({step: 0.0 for step in DEDUP_STEPS})
     kept = rejected = input_bytes = files = 0
     failed_inputs = []
+    news = NewsProfile()
     for shard_id in shard_ids:
         prepared = read_json(prepared_marker(work_dir, shard_id))
         finished = read_json(finished_marker(work_dir, shard_id))
@@ -43,6 +45,7 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
             dedup_steps.update(job["dedup_seconds"])
         kept += finished["kept_rows"]
         rejected += finished["rejected_rows"]
+        news.merge(NewsProfile.from_dict(finished["news"]))
     if resolved_marker(work_dir).exists():
         resolved = read_json(resolved_marker(work_dir))
         stages["dedup"].extra.update(resolved["extra"])
@@ -67,6 +70,7 @@ def run_summary(work_dir: Path, shard_ids: list[str]) -> dict[str, Any]:
         "rejected_by_reason": dict(sorted(by_reason.items())),
         "dedup_seconds_by_step": {step: round(dedup_steps[step], 6) for step in DEDUP_STEPS},
         "stages": {name: counts.to_dict() for name, counts in stages.items()},
+        "news": news.summary(),
     }
 
 

@@ -42,6 +42,7 @@ from transforms.engine.work_layout import (
 from transforms.pipeline import BEFORE_DEDUP, FROM_DEDUP
 from transforms.schema import INPUT_FILE_SCHEMA
 from transforms.stage import run_stages
+from transforms.stages.news.profile import NewsProfile
 from transforms.stages.write import WriteTarget
 from transforms.storage import read_table, write_json, write_table
 
@@ -164,10 +165,17 @@ def finish_shard(
             "kept_rows": run.kept.num_rows,
             "rejected_rows": run.rejected.num_rows,
             "stages": run.counts_dict(),
+            "news": _news_profile(run.kept).to_dict(),
             "dedup_seconds": {"index": index_seconds},
         },
         finished_marker(work_dir, shard_id),
     )
+
+
+def _news_profile(kept: pa.Table) -> NewsProfile:
+    profile = NewsProfile()
+    profile.observe(kept)
+    return profile
 
 
 def write_dedup_index(

@@ -336,6 +336,26 @@ def _lengths(facts: CardFacts) -> list[str]:
     return lines
 
 
+def _news(facts: CardFacts) -> list[str]:
+    """Datelines, and the commonest agencies and places (the news stage's columns)."""
+    news = facts.kept.news.summary()
+    total, dated = news["documents"], news["with_dateline"]
+    lines = [
+        "## News structure",
+        "",
+        f"{dated:,} of {total:,} documents ({_share(dated, total)}) have a `dateline`; "
+        f"{news['with_agency']:,} name their `news_agency`. The commonest:",
+    ]
+    for title, column, rows in (
+        ("agency", "news_agency", news["top_agencies"]),
+        ("place", "news_place", news["top_places"]),
+    ):
+        lines += ["", f"| {title} (`{column}`) | documents | share |", "|---|---:|---:|"]
+        lines += [f"| {_cell(value)} | {n:,} | {_share(n, total)} |" for value, n in rows]
+        lines += [] if rows else ["| (none) | 0 | |"]
+    return [*lines, ""]
+
+
 def _columns(facts: CardFacts) -> list[str]:
     lines = [
         "## Columns",
@@ -578,6 +598,7 @@ def render_card(facts: CardFacts) -> str:
         _usage(facts),
         _sources(facts),
         _lengths(facts),
+        _news(facts),
         _columns(facts),
         _cleaning(facts),
         _removals(facts),

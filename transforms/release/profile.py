@@ -1,5 +1,6 @@
 """What the dataset card and the changes need to know of a release's rows, gathered while
-its files are copied: lengths, sources, clusters, reasons, lineage and the documents' ids."""
+its files are copied: lengths, sources, news structure, clusters, reasons, lineage and the
+documents' ids."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from transforms.stages.news.profile import NewsProfile
 
 
 def _count_into(counter: Counter, batch: pa.RecordBatch, column: str) -> None:
@@ -35,9 +38,11 @@ class KeptProfile:
     config_hashes: Counter = field(default_factory=Counter)
     ids: list[pa.Array] = field(default_factory=list)
     id_paths: list[pa.Array] = field(default_factory=list)
+    news: NewsProfile = field(default_factory=NewsProfile)
 
     def observe(self, batch: pa.RecordBatch) -> None:
         self.rows += batch.num_rows
+        self.news.observe(batch)
         names = batch.schema.names
         if "n_chars" in names:
             self.n_chars.append(batch.column("n_chars").to_numpy(zero_copy_only=False))

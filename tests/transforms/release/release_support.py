@@ -78,9 +78,27 @@ def kept_row(path: str, fmt: str, record: int, run_id: str, **extra: Any) -> dic
         "processed_at": T0,
         "dup_cluster_id": doc_id(path, record),
         "dup_cluster_size": 1,
+        **news_columns(path, record),
     }
     row.update(extra)
     return row
+
+
+def news_columns(path: str, record: int) -> dict[str, Any]:
+    """News from news/ only: every other one with a dateline, agencies and places in turn."""
+    dated = path.startswith("news/") and record % 2 == 0
+    agency = ("新华社", "本报", "中新社")[record % 3] if path.startswith("news/") else None
+    place = ("北京", "武汉")[record % 4 // 2] if dated else None
+    return {
+        "dateline": f"{agency}{place}1月{record % 28 + 1}日电" if dated else None,
+        "news_agency": agency,
+        "news_place": place,
+        "news_date": f"--01-{record % 28 + 1:02d}" if dated else None,
+        "reporters": [],
+        "editors": [],
+        "captions": [],
+        "boilerplate": [],
+    }
 
 
 def rejected_row(

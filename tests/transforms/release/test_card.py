@@ -135,6 +135,19 @@ def test_sources_and_their_share(made):
         assert f"| {fmt} | {n} | {100 * n / total:.1f}% |" in card
 
 
+def test_datelines_and_the_commonest_agencies_and_places(made):
+    dataset, _, card = made
+    total = len(dataset.kept)
+    dated = sum(r["dateline"] is not None for r in dataset.kept)
+    assert f"{dated} of {total} documents ({100 * dated / total:.1f}%) have a `dateline`" in card
+    section = card.split("## News structure", 1)[1].split("\n## ", 1)[0]
+    for column in ("news_agency", "news_place"):
+        counts = Counter(r[column] for r in dataset.kept if r[column])
+        assert counts, column
+        for value, n in counts.items():
+            assert f"| {value} | {n} | {100 * n / total:.1f}% |" in section
+
+
 def test_duplicate_cluster_statistics(made):
     dataset, _, card = made
     sizes = Counter(r["dup_cluster_size"] for r in dataset.kept if r["dup_cluster_size"] > 1)

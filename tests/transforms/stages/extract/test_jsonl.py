@@ -60,7 +60,10 @@ def test_jsonl_date_author_and_source_fields_are_carried_for_the_news_stage(tmp_
     )
     rows = extract(write(tmp_path, "a.jsonl", content)).kept.to_pylist()
     given = [(r["given_date"], r["given_author"], r["given_source"]) for r in rows]
-    assert given[:2] == [("2020-03-24T08:00:00+08:00", "谭元斌", "新华网"), ("20200324", None, None)]
+    assert given[:2] == [
+        ("2020-03-24T08:00:00+08:00", "谭元斌", "新华网"),
+        ("20200324", None, None),
+    ]
     assert given[2] == (None, None, None)  # other names: not read unless configured
     cfg = ExtractConfig(date_field="published", author_field="by", source_field="site")
     row = extract(write(tmp_path, "b.jsonl", content), cfg).kept.to_pylist()[2]
